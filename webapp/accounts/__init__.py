@@ -1,0 +1,1 @@
+"""Users, public mentor profiles and logins."""

@@ -1,0 +1,1 @@
+"""Money: the ledger, invoices, disputes, freelance jobs, direct payments and reviews."""

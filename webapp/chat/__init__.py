@@ -1,0 +1,1 @@
+"""Conversations between a mentor and the mentee of a help request."""

@@ -1,0 +1,1 @@
+"""Notification rows, the header badge, and (later) the live push."""

@@ -1,0 +1,1 @@
+"""Help requests posted by mentees."""

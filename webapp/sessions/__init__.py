@@ -1,0 +1,1 @@
+"""Live sessions: the room, its billing timer, its events and presence."""
