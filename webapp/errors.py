@@ -8,6 +8,7 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from webapp import database
+from webapp.exceptions import ServiceError
 from webapp.htmx import wants_fragment
 
 logger = logging.getLogger(__name__)
@@ -18,6 +19,7 @@ TITLES = {
     403: "Not allowed",
     404: "Not found",
     405: "Method not allowed",
+    200: "Already done",
     409: "Not possible right now",
     413: "Too large",
     422: "Check your input",
@@ -76,6 +78,13 @@ def handle_csrf_error(error: CSRFError):
     )
 
 
+def handle_service_error(error: ServiceError):
+    """Answer a refused action with its status and reason (views handle AlreadyDone themselves)."""
+    database.rollback()
+    logger.info("%s refused with %s: %s", request.path, error.status, error.message)
+    return render_error(error.status, error.message)
+
+
 def handle_unexpected_error(error: Exception):
     """Roll back, log, and show a 500 page; under test the error is raised instead."""
     database.rollback()
@@ -88,6 +97,7 @@ def handle_unexpected_error(error: Exception):
 def init_app(app: Flask) -> None:
     """Register the error handlers."""
     app.register_error_handler(CSRFError, handle_csrf_error)
+    app.register_error_handler(ServiceError, handle_service_error)
     app.register_error_handler(HTTPException, handle_http_error)
     app.register_error_handler(InternalServerError, handle_http_error)
     app.register_error_handler(Exception, handle_unexpected_error)
