@@ -60,7 +60,7 @@ def _message_for(error: HTTPException) -> str:
 
 
 def handle_http_error(error: HTTPException):
-    """Answer an HTTP error with a page that explains it."""
+    """Render an HTTP error as a page, or a fragment, that explains it."""
     code = error.code or 500
     if code >= 500:
         database.rollback()
@@ -79,9 +79,9 @@ def handle_csrf_error(error: CSRFError):
 
 
 def handle_service_error(error: ServiceError):
-    """Answer a refused action with its status and reason (views handle AlreadyDone themselves)."""
+    """Render a rejected action with its status and reason (views handle AlreadyDone themselves)."""
     database.rollback()
-    logger.info("%s refused with %s: %s", request.path, error.status, error.message)
+    logger.info("%s rejected with %s: %s", request.path, error.status, error.message)
     return render_error(error.status, error.message)
 
 

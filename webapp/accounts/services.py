@@ -29,7 +29,7 @@ class EmailTaken(ValueError):
 
 @cache
 def timezone_names() -> frozenset[str]:
-    """Return the IANA time zone names this system knows."""
+    """Return the IANA time zone names available on this system."""
     return frozenset(available_timezones())
 
 
@@ -195,12 +195,12 @@ def update_mentor_profile(
     user.rate_15_cents = rate_15_cents
     user.away = away
     user.first_15_free = first_15_free
-    wanted = set(tags)
+    requested = set(tags)
     for tag in list(user.tags):
-        if tag.tag not in wanted:
+        if tag.tag not in requested:
             user.tags.remove(tag)
     present = set(user.tag_names)
-    for name in sorted(wanted - present):
+    for name in sorted(requested - present):
         user.tags.append(MentorTag(tag=name))
     db.session.flush()
     logger.info("user %s updated mentor profile (rate %s, tags %s)", user.id, rate_15_cents, tags)
