@@ -159,9 +159,13 @@ def _register_template_helpers(app: Flask) -> None:
 
     @app.context_processor
     def _layout_context() -> dict:
-        from webapp.notifications.services import unread_count
+        return {"unread_notifications": _unread_notifications, "config": app.config}
 
-        unread = 0
-        if current_user.is_authenticated:
-            unread = unread_count(current_user.id)
-        return {"unread_notifications": unread, "config": app.config}
+
+def _unread_notifications() -> int:
+    """Count the reader's unread notifications; only the full layout calls it, so polls skip it."""
+    from webapp.notifications.services import unread_count
+
+    if not current_user.is_authenticated:
+        return 0
+    return unread_count(current_user.id)
