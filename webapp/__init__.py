@@ -34,9 +34,10 @@ def create_app(config: type | Mapping | None = None) -> Flask:
     errors.init_app(app)
     security.init_app(app)
 
-    from webapp import cli
+    from webapp import cli, timers
 
     cli.init_app(app)
+    timers.init_app(app)
     return app
 
 

@@ -7,11 +7,18 @@ import logging
 import click
 from flask import Flask
 from flask.cli import with_appcontext
+from sqlalchemy import select
 
 from webapp import database
 from webapp.accounts import services as accounts
 from webapp.accounts.models import User
+from webapp.billing import ledger
+from webapp.billing.models import ACCOUNT_BALANCE, LedgerEntry, Transfer, account_name
+from webapp.domain.money import format_major_units
 from webapp.domain.tags import parse_tags
+from webapp.extensions import db
+from webapp.sessions import commands as session_commands
+from webapp.sessions.transitions import credit_changed
 
 logger = logging.getLogger(__name__)
 
@@ -27,6 +34,9 @@ DEMO_MENTEE = {
     "password": "mentee-demo-password",
 }
 DEMO_MENTOR_RATE_CENTS = 2000
+# The demo mentee's credits, given once (seed-demo finds its transfer by this memo).
+DEMO_MENTEE_CREDIT_CENTS = 10000
+DEMO_CREDIT_MEMO = "demo credits"
 DEMO_MENTOR_TAGS = "python, flask, sql"
 
 
@@ -37,10 +47,30 @@ def _user_by_email(email: str) -> User:
     return user
 
 
+def _give_demo_credits(mentee_id: int) -> bool:
+    """Top up the demo mentee once; return False when an earlier seed-demo already did."""
+    given = db.session.scalar(
+        select(Transfer.id)
+        .join(LedgerEntry)
+        .where(
+            Transfer.kind == "top_up",
+            Transfer.memo == DEMO_CREDIT_MEMO,
+            LedgerEntry.account == account_name(ACCOUNT_BALANCE, mentee_id),
+        )
+        .limit(1)
+    )
+    if given is not None:
+        return False
+    ledger.lock_users(mentee_id)
+    ledger.top_up(mentee_id, DEMO_MENTEE_CREDIT_CENTS, memo=DEMO_CREDIT_MEMO)
+    credit_changed(mentee_id)
+    return True
+
+
 @click.command("seed-demo")
 @with_appcontext
 def seed_demo() -> None:
-    """Create the demo mentor and mentee once, and print how to log in."""
+    """Create the demo mentor and mentee (with 100.00 of credits) once; print the logins."""
     database.begin_write()
     created = []
     mentor = accounts.find_by_email(DEMO_MENTOR["email"])
@@ -59,9 +89,13 @@ def seed_demo() -> None:
     if mentee is None:
         mentee = accounts.create_user(**DEMO_MENTEE, is_mentor=False, is_mentee=True)
         created.append(mentee)
+    credited = _give_demo_credits(mentee.id)
     database.commit()
     if created:
         click.echo(f"Created demo accounts: {', '.join(user.email for user in created)}")
+    if credited:
+        credits = format_major_units(DEMO_MENTEE_CREDIT_CENTS)
+        click.echo(f"Gave the demo mentee {credits} of credits.")
     click.echo("Demo logins (change them before real use):")
     click.echo(f"  mentor  {DEMO_MENTOR['email']}  password: {DEMO_MENTOR['password']}")
     click.echo(f"  mentee  {DEMO_MENTEE['email']}  password: {DEMO_MENTEE['password']}")
@@ -119,6 +153,7 @@ def disable_user(email: str) -> None:
 
 
 COMMANDS = [seed_demo, create_user, reset_password, disable_user]
+COMMANDS += session_commands.COMMANDS
 
 
 def init_app(app: Flask) -> None:
