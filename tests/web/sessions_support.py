@@ -15,19 +15,6 @@ from webapp.sessions import services
 from webapp.sessions.commands import add_credits
 from webapp.sessions.models import LiveSession, SessionEvent
 
-# Durations shrunk for tests (seconds), keeping the defaults' proportions where it matters.
-FAST_LIMITS = {
-    "FREE_SESSION_LIMIT_SECONDS": 2400,
-    "FREE_SESSION_WARNING_SECONDS": 2100,
-    "START_REMINDER_SECONDS": 180,
-    "START_REMINDER_MAX": 3,
-    "PAUSE_REMINDER_SECONDS": 600,
-    "IDLE_PAUSE_SECONDS": 300,
-    "PRESENCE_WRITE_SECONDS": 20,
-    "PRESENCE_WINDOW_SECONDS": 90,
-}
-
-
 @dataclass
 class Pair:
     """A mentor, a mentee and an outsider, by id."""
@@ -37,11 +24,10 @@ class Pair:
     outsider: int
 
 
-def make_pair(
-    create_user, *, rate_15_cents: int = 2000, first_15_free: bool = False
-) -> Pair:
-    mentor = create_user(mentor=True, mentee=False, rate_15_cents=rate_15_cents,
-                         first_15_free=first_15_free)
+def make_pair(create_user, *, rate_15_cents: int = 2000, first_15_free: bool = False) -> Pair:
+    mentor = create_user(
+        mentor=True, mentee=False, rate_15_cents=rate_15_cents, first_15_free=first_15_free
+    )
     mentee = create_user()
     outsider = create_user(mentor=True, rate_15_cents=1500)
     return Pair(mentor.id, mentee.id, outsider.id)
