@@ -15,6 +15,7 @@ from webapp.sessions import services
 from webapp.sessions.commands import add_credits
 from webapp.sessions.models import LiveSession, SessionEvent
 
+
 @dataclass
 class Pair:
     """A mentor, a mentee and an outsider, by id."""
