@@ -1,0 +1,49 @@
+"""gunicorn settings for production: `gunicorn -c gunicorn.conf.py wsgi:app`.
+
+gevent workers hold every notification websocket as a greenlet beside the ordinary
+requests: a thread per socket (the gthread worker) runs out of threads long before a
+site runs out of sockets. bench/RESULTS.md has the measurement behind this choice.
+Every setting below can be overridden on the command line or in the environment.
+"""
+
+import os
+import signal
+
+bind = os.environ.get("OPENMENTOR_BIND", "127.0.0.1:8000")
+workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
+worker_class = "gevent"
+# Open connections per worker, websockets included.
+worker_connections = int(os.environ.get("OPENMENTOR_WORKER_CONNECTIONS", "1000"))
+timeout = 30
+# Websockets close with code 1001 at SIGTERM (below), so this only bounds slow requests.
+graceful_timeout = int(os.environ.get("OPENMENTOR_GRACEFUL_TIMEOUT", "10"))
+keepalive = 5
+# gunicorn 25.1 and later open a control socket in the home folder by default, and a second
+# instance takes it over; nothing here needs it.
+control_socket_disable = True
+accesslog = os.environ.get("OPENMENTOR_ACCESS_LOG", "-")
+errorlog = "-"
+# The app is loaded in each worker after gevent patched the standard library, so psycopg
+# and the hub thread see the patched modules.
+preload_app = False
+
+# The database pool must cover the requests a worker runs at once: a pool smaller than
+# the concurrency reconnects under load. Each socket returns its connection after every
+# query, so sockets need no connection while idle.
+os.environ.setdefault(
+    "OPENMENTOR_SQLALCHEMY_ENGINE_OPTIONS",
+    '{"pool_size": 20, "max_overflow": 10, "pool_timeout": 10, "pool_pre_ping": true}',
+)
+
+
+def post_worker_init(worker):
+    """Close the worker's websockets with code 1001 when it receives SIGTERM."""
+    from webapp.notifications.hub import close_sockets
+
+    def handle_sigterm(signum, frame):
+        # gunicorn's own handler only stops accepting; an open socket would otherwise keep
+        # the worker busy until graceful_timeout ends and it is killed.
+        worker.handle_exit(signum, frame)
+        close_sockets(worker.wsgi)
+
+    signal.signal(signal.SIGTERM, handle_sigterm)
