@@ -36,8 +36,8 @@ def free_port() -> int:
 class Gunicorn:
     """One gunicorn server (production configuration, one worker) on a free port."""
 
-    def __init__(self, database_url: str, log_path: Path):
-        self.port = free_port()
+    def __init__(self, database_url: str, log_path: Path, *, port: int | None = None):
+        self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         env = {
             **os.environ,
