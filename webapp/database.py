@@ -86,7 +86,7 @@ def begin_write() -> None:
     On SQLite the new transaction holds the database's write lock from its first statement.
     Calling it again inside a write transaction does nothing.
     """
-    if db.session.info.get("writing") and db.session.in_transaction():
+    if db.session.info.get("writing") and db.session().in_transaction():
         return
     db.session.rollback()
     if is_sqlite():
@@ -114,7 +114,7 @@ def execute_small_write(statement) -> None:
     Otherwise it runs in its own short transaction on a separate connection, so a GET's
     read transaction never turns into a write (which SQLite would refuse under load).
     """
-    if db.session.info.get("writing") and db.session.in_transaction():
+    if db.session.info.get("writing") and db.session().in_transaction():
         db.session.execute(statement)
         return
     with db.engine.connect() as connection:
