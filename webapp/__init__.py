@@ -130,10 +130,12 @@ def _unauthorized() -> Response:
 
 def _register_blueprints(app: Flask) -> None:
     from webapp.accounts.views import bp as accounts_bp
+    from webapp.billing.views import bp as billing_bp
     from webapp.notifications.views import bp as notifications_bp
 
     app.register_blueprint(accounts_bp)
     app.register_blueprint(notifications_bp)
+    app.register_blueprint(billing_bp)
 
     from webapp.notifications import ws
 

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from webapp import database
 from webapp.accounts import services as accounts
 from webapp.accounts.models import User
+from webapp.billing import commands as billing_commands
 from webapp.billing import ledger
 from webapp.billing.models import ACCOUNT_BALANCE, LedgerEntry, Transfer, account_name
 from webapp.domain.money import format_major_units
@@ -153,6 +154,7 @@ def disable_user(email: str) -> None:
 
 
 COMMANDS = [seed_demo, create_user, reset_password, disable_user]
+COMMANDS += billing_commands.COMMANDS
 COMMANDS += session_commands.COMMANDS
 
 

@@ -17,6 +17,7 @@ from flask import Flask
 from sqlalchemy import func, select
 
 from webapp import clock, database
+from webapp.billing.services import apply_due_money
 from webapp.domain import timeline
 from webapp.domain.lifecycle import Kind, State
 from webapp.extensions import db
@@ -63,6 +64,7 @@ def run_due(now: datetime | None = None) -> int:
         except Exception:
             # One broken session must not stop the rules of the others.
             logger.exception("timed rules of live session %s failed", live_session_id)
+    apply_due_money(now)
     database.rollback()
     return touched
 
