@@ -131,10 +131,14 @@ def _unauthorized() -> Response:
 def _register_blueprints(app: Flask) -> None:
     from webapp.accounts.views import bp as accounts_bp
     from webapp.billing.views import bp as billing_bp
+    from webapp.chat.views import bp as chat_bp
     from webapp.notifications.views import bp as notifications_bp
+    from webapp.requests.views import bp as requests_bp
 
     app.register_blueprint(accounts_bp)
     app.register_blueprint(notifications_bp)
+    app.register_blueprint(requests_bp)
+    app.register_blueprint(chat_bp)
     app.register_blueprint(billing_bp)
 
     from webapp.notifications import ws
