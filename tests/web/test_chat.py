@@ -125,6 +125,7 @@ def test_chat_poll_returns_only_newer_messages(client, app, auth, create_user):
     assert "second" in body
     assert "first" not in body
     assert "<html" not in body
+    assert 'id="chat-actions"' not in body
     assert (
         f'<input type="hidden" id="chat-after" name="after" value="{second_id}" '
         'hx-swap-oob="true">' in body
@@ -147,6 +148,7 @@ def test_chat_page_polls_every_interval_and_on_event(client, app, auth, create_u
     chat = open_chat(app, auth, create_user)
     page = client.get(chat.url).get_data(as_text=True)
     assert 'id="chat-messages"' in page
+    assert f'data-conversation-id="{chat.conversation_id}"' in page
     assert 'hx-trigger="every 2s, chat:changed from:body"' in page
     assert f'hx-get="{chat.url}/messages"' in page
     assert 'hx-sync="this:queue last"' in page

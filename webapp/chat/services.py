@@ -36,7 +36,8 @@ logger = logging.getLogger(__name__)
 
 NOTIFICATION_SESSION_CREATED = "session_created"
 
-# The newest messages a chat page shows; older ones are not rendered.
+# The newest messages a chat page shows.
+# NOTE: older messages of a longer conversation are not shown anywhere yet.
 PAGE_MESSAGES = 200
 
 

@@ -10,7 +10,7 @@ from flask_login import current_user, login_required
 from webapp import database
 from webapp.chat import services
 from webapp.chat.forms import MessageForm, SpecialRateForm, StartSessionForm
-from webapp.chat.models import Conversation
+from webapp.chat.models import MESSAGE_SYSTEM, Conversation
 from webapp.exceptions import AlreadyDone, Conflict, Invalid
 from webapp.htmx import render, wants_fragment
 
@@ -104,12 +104,11 @@ def messages(conversation_id: int):
         response.vary.add("HX-Request")
         return response
     _mark_shown(conversation, new_messages[-1].id)
-    return render(
-        "chat/show.html",
-        "chat/_new_messages.html",
-        messages=new_messages,
-        last_message_id=new_messages[-1].id,
-    )
+    context = {}
+    if any(message.kind == MESSAGE_SYSTEM for message in new_messages):
+        context = {**_chat_context(conversation), "actions_oob": True}
+    context.update(messages=new_messages, last_message_id=new_messages[-1].id)
+    return render("chat/show.html", "chat/_new_messages.html", **context)
 
 
 def _after_change(conversation: Conversation, fragment: str):
@@ -170,7 +169,8 @@ def start_session(conversation_id: int):
     form = StartSessionForm()
     if not form.validate():
         message = " ".join(form.kind.errors) or "Choose a free or a paid session."
-        raise Invalid(message)
+        context = _chat_context(conversation, action_error=message)
+        return render("chat/show.html", "chat/_actions.html", status=422, **context)
     try:
         _, created = services.start_live_session(current_user, conversation.id, form.kind.data)
     except Conflict as refusal:
