@@ -1,8 +1,9 @@
 """gunicorn settings for production: `gunicorn -c gunicorn.conf.py wsgi:app`.
 
-gevent workers hold every notification websocket as a greenlet beside the ordinary
-requests: a thread per socket (the gthread worker) runs out of threads long before a
-site runs out of sockets. bench/RESULTS.md has the measurement behind this choice.
+gevent workers keep every notification websocket as a greenlet beside the ordinary
+requests. A gthread worker spends a thread per socket: with 8 threads it served 7 idle
+sockets and then timed out plain GETs, while one gevent worker kept 500 sockets at about
+52 KiB each and answered GETs in about 1 ms (bench/notify_latency.py, bench/RESULTS.md).
 Every setting below can be overridden on the command line or in the environment.
 """
 
@@ -21,7 +22,8 @@ keepalive = 5
 # gunicorn 25.1 and later open a control socket in the home folder by default, and a second
 # instance takes it over; nothing here needs it.
 control_socket_disable = True
-accesslog = os.environ.get("OPENMENTOR_ACCESS_LOG", "-")
+# An empty OPENMENTOR_ACCESS_LOG turns the access log off (the benchmarks do).
+accesslog = os.environ.get("OPENMENTOR_ACCESS_LOG", "-") or None
 errorlog = "-"
 # The app is loaded in each worker after gevent patched the standard library, so psycopg
 # and the hub thread see the patched modules.
