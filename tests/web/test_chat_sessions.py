@@ -1,0 +1,171 @@
+"""From a mentee's request to session links in the chat: free, refused for credit, then paid."""
+
+import re
+
+import pytest
+from sqlalchemy import func, select
+
+from tests.web.test_chat import HTMX, Chat, open_chat, send, stored_messages, switch
+from tests.web.test_requests import notifications_of, post_request
+from webapp import database
+from webapp.billing import ledger
+from webapp.extensions import db
+from webapp.sessions.models import LiveSession
+from webapp.sessions.transitions import perform
+
+MISSING_CREDIT = (
+    "A paid session needs 13.33 USD of available credit (20 minutes at this rate); "
+    "the mentee has 0.00 USD. Add 13.33 USD to go on."
+)
+
+
+@pytest.fixture(autouse=True)
+def _room_endpoint(app):
+    """Skip while the room blueprint is missing, because room links are built from it."""
+    if "sessions.room" not in app.view_functions:
+        pytest.skip("the session room endpoint sessions.room is not registered yet")
+
+
+def sessions_of_pair(app) -> list[tuple[str, str, int]]:
+    with app.app_context():
+        rows = db.session.scalars(select(LiveSession).order_by(LiveSession.id))
+        return [(row.kind, row.state, row.rate_15_cents) for row in rows]
+
+
+def room_link(body: str) -> str:
+    match = re.search(r'<a href="(/sessions/[A-Za-z0-9_-]+)">Open the session room</a>', body)
+    assert match, "no room link in the chat"
+    return match.group(1)
+
+
+def top_up(app, mentee_id: int, cents: int) -> None:
+    with app.app_context():
+        database.begin_write()
+        ledger.lock_users(mentee_id)
+        ledger.top_up(mentee_id, cents)
+        database.commit()
+
+
+def test_request_to_free_then_paid_session(client, app, auth, create_user):
+    mentor = create_user(mentor=True, mentee=False, name="Maya Mentor", tags=["python"])
+    away = create_user(mentor=True, mentee=False, tags=["python"], away=True)
+    mentee = create_user(mentee=True, name="Milo Mentee")
+
+    auth.login(mentee)
+    request_id = post_request(client, tags="python")
+    assert [note.url for note in notifications_of(app, mentor.id)] == [f"/requests/{request_id}"]
+    assert notifications_of(app, away.id) == []
+
+    switch(auth, mentor)
+    reply = client.post(f"/requests/{request_id}/reply")
+    chat_url = reply.headers["Location"]
+    chat = Chat(mentee, mentor, request_id, int(chat_url.rsplit("/", 1)[1]))
+    assert send(client, chat, "Hi, I can help with this.").status_code == 303
+    switch(auth, mentee)
+    assert "Hi, I can help with this." in client.get(chat_url).get_data(as_text=True)
+    assert send(client, chat, "Thanks, when can we start?").status_code == 303
+    switch(auth, mentor)
+    assert "Thanks, when can we start?" in client.get(chat_url).get_data(as_text=True)
+
+    # A free session: its room link reaches both, in the chat and as a notification.
+    started = client.post(f"{chat_url}/sessions", data={"kind": "free"})
+    assert started.status_code == 303
+    assert started.headers["Location"] == chat_url
+    assert sessions_of_pair(app) == [("free", "open", 0)]
+    mentor_page = client.get(chat_url).get_data(as_text=True)
+    link = room_link(mentor_page)
+    assert "Maya Mentor started a free session." in mentor_page
+    assert "A free session with Milo Mentee has not ended yet" in mentor_page
+    assert f'<a href="{link}" class="button primary">Go to the session room</a>' in mentor_page
+    assert "Start a free session" not in mentor_page
+    switch(auth, mentee)
+    mentee_page = client.get(chat_url).get_data(as_text=True)
+    assert room_link(mentee_page) == link
+    assert client.get(link).status_code == 200
+    for user in (mentor, mentee):
+        notes = [(note.kind, note.url) for note in notifications_of(app, user.id)]
+        assert ("session_created", link) in notes
+
+    # The free session ends through the session services.
+    with app.app_context():
+        token = db.session.scalar(select(LiveSession.token))
+        perform(token, mentor.id, "end")
+    assert sessions_of_pair(app) == [("free", "ended", 0)]
+
+    # A paid session at the special rate is refused while the mentee has no credit.
+    switch(auth, mentor)
+    assert client.post(f"{chat_url}/special-rate", data={"rate": "10.00"}).status_code == 303
+    refused = client.post(f"{chat_url}/sessions", data={"kind": "paid"})
+    assert refused.status_code == 409
+    assert MISSING_CREDIT in refused.get_data(as_text=True)
+    assert sessions_of_pair(app) == [("free", "ended", 0)]
+    switch(auth, mentee)
+    assert f"The session could not start: {MISSING_CREDIT}" in client.get(chat_url).get_data(
+        as_text=True
+    )
+
+    # Credit added: the paid session starts at the special rate.
+    top_up(app, mentee.id, 1333)
+    switch(auth, mentor)
+    paid = client.post(f"{chat_url}/sessions", data={"kind": "paid"})
+    assert paid.status_code == 303
+    assert sessions_of_pair(app) == [("free", "ended", 0), ("paid", "open", 1000)]
+    with app.app_context():
+        live_session = db.session.scalar(select(LiveSession).where(LiveSession.kind == "paid"))
+        assert live_session.conversation_id == chat.conversation_id
+        assert live_session.help_request_id == request_id
+        assert live_session.mentor_id == mentor.id
+        assert live_session.mentee_id == mentee.id
+    switch(auth, mentee)
+    mentee_page = client.get(chat_url).get_data(as_text=True)
+    assert "Maya Mentor started a paid session at 10.00 USD per 15 minutes." in mentee_page
+    assert "A paid session with Maya Mentor has not ended yet" in mentee_page
+
+
+def test_start_session_twice_keeps_one(client, app, auth, create_user):
+    chat = open_chat(app, auth, create_user)
+    first = client.post(f"{chat.url}/sessions", data={"kind": "free"})
+    second = client.post(f"{chat.url}/sessions", data={"kind": "paid"})
+    assert first.status_code == 303
+    assert second.status_code == 303
+    assert sessions_of_pair(app) == [("free", "open", 0)]
+    system_messages = [body for _, kind, body in stored_messages(app) if kind == "system"]
+    assert len(system_messages) == 1
+    assert "This pair already has a session that has not ended." in client.get(chat.url).get_data(
+        as_text=True
+    )
+
+
+def test_start_session_htmx_returns_actions_fragment(client, app, auth, create_user):
+    chat = open_chat(app, auth, create_user)
+    response = client.post(f"{chat.url}/sessions", data={"kind": "free"}, headers=HTMX)
+    assert response.status_code == 200
+    assert response.headers["HX-Trigger"] == "chat:changed"
+    body = response.get_data(as_text=True)
+    assert body.lstrip().startswith('<section id="chat-actions"')
+    assert "Go to the session room" in body
+    switch(auth, chat.mentee)
+    poll = client.get(f"{chat.url}/messages?after=0", headers=HTMX).get_data(as_text=True)
+    assert "Maya Mentor started a free session." in poll
+    assert 'aria-labelledby="chat-actions-heading" hx-swap-oob="true">' in poll
+    assert "A free session with Maya Mentor has not ended yet" in poll
+
+
+def test_paid_refusal_htmx_is_409(client, app, auth, create_user):
+    chat = open_chat(app, auth, create_user)
+    response = client.post(f"{chat.url}/sessions", data={"kind": "paid"}, headers=HTMX)
+    assert response.status_code == 409
+    body = response.get_data(as_text=True)
+    assert body.lstrip().startswith('<section id="chat-actions"')
+    assert "Add 26.67 USD to go on." in body
+    assert response.headers["HX-Trigger"] == "chat:changed"
+
+
+def test_start_session_by_mentee_is_403(client, app, auth, create_user):
+    chat = open_chat(app, auth, create_user)
+    switch(auth, chat.mentee)
+    response = client.post(f"{chat.url}/sessions", data={"kind": "free"})
+    assert response.status_code == 403
+    assert "Only the mentor of this chat can do this." in response.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.scalar(select(func.count(LiveSession.id))) == 0
