@@ -492,3 +492,26 @@ def test_operator_commands_reject_bad_input(app, runner, people, arguments, mess
     assert result.exit_code == 1
     assert message in result.output
     assert balances(app) == {f"balance:{mentee.id}": 5000, "external": -5000}
+
+
+def test_chat_page_shows_money_panel_by_role(app, people):
+    mentor, mentee, _ = people
+    top_up(app, mentee.id, 5000)
+    conversation_id = make_conversation(app, mentor.id, mentee.id)
+    make_job(app, mentor, conversation_id)
+    mentee_page = login_as(app, mentee).get(f"/chats/{conversation_id}").get_data(as_text=True)
+    assert "Pay Maya directly" in mentee_page
+    assert "Accept and pay 40.00 USD into escrow" in mentee_page
+    assert "Offer a freelance job" not in mentee_page.split('id="freelance-money"')[1]
+    mentor_page = login_as(app, mentor).get(f"/chats/{conversation_id}").get_data(as_text=True)
+    assert 'hx-post="/conversations/' in mentor_page
+    assert "Withdraw offer" in mentor_page
+    assert "Pay Maya directly" not in mentor_page
+
+
+def test_chat_page_of_graded_request_has_no_offer_form(app, people):
+    mentor, mentee, _ = people
+    conversation_id = make_conversation(app, mentor.id, mentee.id, graded=True)
+    page = login_as(app, mentor).get(f"/chats/{conversation_id}").get_data(as_text=True)
+    assert f'action="/conversations/{conversation_id}/freelance"' not in page
+    assert "cannot receive a freelance offer" in page
