@@ -9,6 +9,8 @@ import time
 import pytest
 from playwright.sync_api import expect
 
+from tests.browser.test_room_flow import CHECKLIST_LABELS, REQUEST_START, START, seed_chat
+from tests.browser.test_room_flow import log_in as log_in_by_label
 from tests.web.test_multiprocess import Gunicorn
 from tests.web.test_websocket import create_notifications
 from webapp import database
@@ -134,3 +136,31 @@ def test_notify_reconnects_to_restarted_server(app, migrated_database, tmp_path,
         assert time.monotonic() - started < 15
     finally:
         second.stop()
+
+
+def test_notify_start_request_reaches_room_without_polling(serve, new_context, problems):
+    # Fragments poll every 30 s here, so only the websocket doorbell can refresh them in time.
+    server = serve(POLL_INTERVAL_SECONDS=30, PRESENCE_WRITE_SECONDS=0)
+    seed = seed_chat(server)
+    mentor = new_context().new_page()
+    mentee = new_context().new_page()
+    log_in_by_label(mentor, server.url, seed.mentor_email)
+    log_in_by_label(mentee, server.url, seed.mentee_email)
+    mentor.goto(f"{server.url}/chats/{seed.conversation_id}")
+    mentor.get_by_role("button", name="Start a paid session").click()
+    mentor.get_by_role("link", name="Go to the session room").click()
+    mentor.wait_for_url(re.compile(r".*/sessions/[A-Za-z0-9_-]+$"))
+    mentee.goto(mentor.url)
+    expect(mentee.locator("#room-state")).to_have_text("Preview — not billed")
+    mentor.reload()
+    mentor.locator("#start-checklist summary").click()
+    for label in CHECKLIST_LABELS:
+        mentor.get_by_label(label).check()
+
+    clicked = time.monotonic()
+    mentor.locator(REQUEST_START).click()
+    expect(mentee.locator(START)).to_have_count(1, timeout=2000)
+
+    assert time.monotonic() - clicked < 2
+    expect(mentee.get_by_text("asked you to start the session")).to_have_count(1)
+    assert problems.messages == []

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import secrets
 import signal
 import socket
 import subprocess
@@ -12,25 +13,53 @@ import sys
 import time
 import urllib.parse
 import urllib.request
+from datetime import UTC, datetime
 from http.cookiejar import CookieJar
 from pathlib import Path
 
 import pytest
 import websocket
 
-from tests.web.test_websocket import create_conversation, create_notifications, post_message
+from tests.web.sessions_support import Pair, create, credit, row
+from tests.web.test_websocket import create_conversation
 
 ROOT = Path(__file__).resolve().parents[2]
 GUNICORN = Path(sys.executable).with_name("gunicorn")
 SECRET_KEY = "multiprocess-test-secret-key-0123456789abcdef"
 START_SECONDS = 30.0
 GRACEFUL_SECONDS = 5
+CHECKLIST_FIELDS = ("clear_request", "can_help", "call_ready", "environment_ready")
 
 
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
+
+
+class Visitor:
+    """A cookie-keeping HTTP client of one server, standing in for a browser."""
+
+    def __init__(self, base_url: str):
+        self.base_url = base_url
+        self.jar = CookieJar()
+        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.jar))
+
+    def get(self, path: str) -> str:
+        with self.opener.open(self.base_url + path, timeout=10) as response:
+            return response.read().decode()
+
+    def post(self, path: str, form: dict, page: str | None = None) -> int:
+        """POST a form with the CSRF token of `page` (else of the home page); return the status."""
+        page = page if page is not None else self.get("/")
+        token = re.search(r'name="csrf-token" content="([^"]+)"', page).group(1)
+        data = urllib.parse.urlencode({**form, "csrf_token": token}).encode()
+        request = urllib.request.Request(self.base_url + path, data=data, method="POST")
+        with self.opener.open(request, timeout=10) as response:
+            return response.status
+
+    def cookie(self) -> str:
+        return next(cookie.value for cookie in self.jar if cookie.name == "session")
 
 
 class Gunicorn:
@@ -71,20 +100,16 @@ class Gunicorn:
                 time.sleep(0.1)
         raise AssertionError(f"gunicorn did not serve {self.url} within {START_SECONDS} s")
 
+    def login(self, user) -> Visitor:
+        """Log in through the real form, CSRF token included."""
+        visitor = Visitor(self.url)
+        page = visitor.get("/login")
+        visitor.post("/login", {"email": user.email, "password": user.password}, page)
+        return visitor
+
     def login_cookie(self, user) -> str:
-        """Log in through the real form, CSRF token included; return the session cookie."""
-        jar = CookieJar()
-        opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
-        with opener.open(self.url + "/login", timeout=5) as response:
-            page = response.read().decode()
-        token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page)
-        form = {"csrf_token": token.group(1), "email": user.email, "password": user.password}
-        request = urllib.request.Request(
-            self.url + "/login", data=urllib.parse.urlencode(form).encode(), method="POST"
-        )
-        with opener.open(request, timeout=10) as response:
-            assert response.status == 200
-        return next(cookie.value for cookie in jar if cookie.name == "session")
+        """Log in and return the session cookie."""
+        return self.login(user).cookie()
 
     def connect(self, cookie: str) -> websocket.WebSocket:
         ws = websocket.WebSocket()
@@ -131,7 +156,51 @@ def receive(ws) -> dict:
     return json.loads(ws.recv())
 
 
-def test_multiprocess_change_reaches_socket_on_other_server(
+def receive_types(ws, types: set[str]) -> dict[str, tuple[dict, float]]:
+    """Receive until one message of each type arrived; return each with its arrival time."""
+    arrived: dict[str, tuple[dict, float]] = {}
+    while not types <= arrived.keys():
+        message = receive(ws)
+        arrived.setdefault(message["type"], (message, time.monotonic()))
+    return arrived
+
+
+def test_multiprocess_start_request_reaches_other_server(
+    app, clock, migrated_database, start_gunicorn, create_user
+):
+    # The servers run on the real clock: the session and its presence must be "now" too.
+    clock.set(datetime.now(UTC))
+    server_a = start_gunicorn()
+    server_b = start_gunicorn()
+    mentor = create_user(mentor=True, mentee=False)
+    mentee = create_user()
+    credit(app, mentee.id, 100_000)
+    token = create(app, Pair(mentor.id, mentee.id, outsider=0), kind="paid")
+    mentee_on_b = server_b.login(mentee)
+    mentee_on_b.get(f"/sessions/{token}")
+    ws = server_b.connect(mentee_on_b.cookie())
+    assert receive(ws)["type"] == "ready"
+    mentor_on_a = server_a.login(mentor)
+    checklist = dict.fromkeys(CHECKLIST_FIELDS, "y")
+
+    clicked = time.monotonic()
+    status = mentor_on_a.post(
+        f"/sessions/{token}/actions", {"action": "request_start", **checklist}
+    )
+    arrived = receive_types(ws, {"notification", "live_session"})
+    ws.close()
+
+    assert status == 200
+    notification, notification_at = arrived["notification"]
+    doorbell, doorbell_at = arrived["live_session"]
+    assert notification["url"] == f"/sessions/{token}"
+    assert notification["unread"] >= 1
+    assert notification_at - clicked < push_limit_seconds(migrated_database)
+    assert doorbell == {"type": "live_session", "id": row(app, token).id}
+    assert doorbell_at - clicked < push_limit_seconds(migrated_database)
+
+
+def test_multiprocess_chat_message_rings_other_server(
     app, migrated_database, start_gunicorn, create_user
 ):
     server_a = start_gunicorn()
@@ -139,27 +208,20 @@ def test_multiprocess_change_reaches_socket_on_other_server(
     mentor = create_user(mentor=True)
     mentee = create_user()
     conversation_id = create_conversation(app, mentor.id, mentee.id)
-    server_a.login_cookie(mentor)
     ws = server_b.connect(server_b.login_cookie(mentee))
     assert receive(ws)["type"] == "ready"
-    limit = push_limit_seconds(migrated_database)
+    mentor_on_a = server_a.login(mentor)
+    form = {"body": "Shall we start?", "form_token": secrets.token_urlsafe(16)}
 
-    started = time.monotonic()
-    [notification_id] = create_notifications(app, mentee.id, 1)
-    message = receive(ws)
-    notification_seconds = time.monotonic() - started
-
-    started = time.monotonic()
-    post_message(app, conversation_id, mentor.id)
+    clicked = time.monotonic()
+    status = mentor_on_a.post(f"/chats/{conversation_id}/messages", form)
     doorbell = receive(ws)
-    doorbell_seconds = time.monotonic() - started
+    seconds = time.monotonic() - clicked
     ws.close()
 
-    assert message["type"] == "notification"
-    assert message["id"] == notification_id
-    assert notification_seconds < limit
+    assert status == 200
     assert doorbell == {"type": "conversation", "id": conversation_id}
-    assert doorbell_seconds < limit
+    assert seconds < push_limit_seconds(migrated_database)
 
 
 def test_multiprocess_sigterm_closes_sockets_with_1001(start_gunicorn, create_user):
