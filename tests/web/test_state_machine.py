@@ -751,6 +751,8 @@ class SessionMachine(RuleBasedStateMachine):
 
 @pytest.mark.slow
 @pytest.mark.app_config(**CONFIG)
+# The long profile runs for many minutes; the default 300 s timeout would cut it short.
+@pytest.mark.timeout(0 if os.environ.get("HYPOTHESIS_PROFILE") == "long" else 300)
 def test_sessions_match_the_reference_model(app, clock):
     SessionMachine.app = app
     SessionMachine.clock = clock
