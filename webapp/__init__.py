@@ -134,12 +134,14 @@ def _register_blueprints(app: Flask) -> None:
     from webapp.chat.views import bp as chat_bp
     from webapp.notifications.views import bp as notifications_bp
     from webapp.requests.views import bp as requests_bp
+    from webapp.sessions.views import bp as sessions_bp
 
     app.register_blueprint(accounts_bp)
     app.register_blueprint(notifications_bp)
     app.register_blueprint(requests_bp)
     app.register_blueprint(chat_bp)
     app.register_blueprint(billing_bp)
+    app.register_blueprint(sessions_bp)
 
     from webapp.notifications import ws
 

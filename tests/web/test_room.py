@@ -122,7 +122,7 @@ def test_room_shows_preview_people_and_price(app, client, room):
     assert '<strong id="room-rate">20.00 USD</strong>' in body
     assert '<th scope="row">60 minutes</th><td class="number">80.00 USD</td>' in body
     assert '<noscript><meta http-equiv="refresh" content="10; url=/sessions/' in body
-    assert 'hx-sync="#room:queue last"' in body
+    assert 'hx-sync="#room:queue first"' in body
 
 
 def test_room_mentee_entry_notifies_mentor_once(app, client, room):
