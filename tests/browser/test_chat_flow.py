@@ -113,8 +113,13 @@ def test_chat_live_and_without_javascript(live_server, new_context, problems):
     mentee.reload()
     expect(messages(mentee).last).to_have_text(XSS)
     assert mentee.locator("#chat-messages img").count() == 0
-    assert run_axe(mentee) == []
-    save_screenshot(mentee, "chat-mentee")
+    # axe-core can leave empty style attributes behind (seen on #chat-after), and htmx copies
+    # them when it swaps that element, which the CSP reports. So axe runs on a page of its own.
+    checked = mentee.context.new_page()
+    checked.goto(chat_url)
+    assert run_axe(checked) == []
+    save_screenshot(checked, "chat-mentee")
+    checked.close()
 
     # The same conversation with JavaScript off: post, then the reloaded page shows it.
     plain = new_context(javascript=False).new_page()
