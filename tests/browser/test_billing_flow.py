@@ -66,6 +66,7 @@ def test_dispute_adjust_and_earnings(live_server, new_context, problems, javascr
     mentor_page.locator("button[value=adjust]").click()
     mentor_page.get_by_text("The invoice was adjusted.").wait_for()
     mentor_page.get_by_text("adjusted to 20 minutes").wait_for()
+    save_screenshot(mentor_page, f"billing-invoice-{'js' if javascript else 'nojs'}")
     assert balances(app) == {
         f"balance:{mentee_id}": 7333,
         f"earnings:{mentor_id}": 2667,

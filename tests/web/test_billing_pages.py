@@ -515,3 +515,21 @@ def test_chat_page_of_graded_request_has_no_offer_form(app, people):
     page = login_as(app, mentor).get(f"/chats/{conversation_id}").get_data(as_text=True)
     assert f'action="/conversations/{conversation_id}/freelance"' not in page
     assert "cannot receive a freelance offer" in page
+
+
+def test_adjust_keeps_free_minutes_free(app, people):
+    mentor, mentee, _ = people
+    top_up(app, mentee.id, 5000)
+    invoice_id = make_invoice(app, mentor.id, mentee.id, billed_seconds=1800, first_free=True)
+    with app.app_context():
+        invoice = db.session.get(Invoice, invoice_id)
+        assert invoice.free_minutes == 15
+        assert invoice.minutes_charged == 15
+    response = login_as(app, mentor).post(f"/invoices/{invoice_id}/adjust", data={"minutes": "10"})
+    assert response.status_code == 303
+    with app.app_context():
+        invoice = db.session.get(Invoice, invoice_id)
+        assert invoice.free_minutes == 15
+        assert invoice.adjusted_minutes == 10
+        assert invoice.charged_total_cents == 1333
+    assert balances(app) == {f"balance:{mentee.id}": 5000, "external": -5000}

@@ -27,6 +27,8 @@ from webapp.domain.timeline import billed_seconds
 from webapp.extensions import db
 from webapp.sessions.models import LiveSession
 
+# NOTE: the history, balance and earnings pages show the newest 500 rows without paging; the
+# earnings CSV has every row.
 HISTORY_LIMIT = 500
 CHART_WEEKS = 12
 # Transfers that take money out of earnings to the outside world, not earned or given back.
@@ -112,11 +114,14 @@ def sessions_of(user_id: int) -> list[SessionRow]:
     return rows
 
 
-def ledger_rows(account: str) -> list[LedgerRow]:
-    """Return an account's newest entries, newest first, each with the balance after it."""
+def ledger_rows(account: str, limit: int | None = HISTORY_LIMIT) -> list[LedgerRow]:
+    """Return an account's newest entries, newest first, each with the balance after it.
+
+    A `limit` of None returns every entry.
+    """
     balance = ledger.balance_cents(account)
     rows = []
-    for entry in ledger.entries_for(account, limit=HISTORY_LIMIT):
+    for entry in ledger.entries_for(account, limit=limit):
         rows.append(LedgerRow(entry=entry, transfer=entry.transfer, balance_after_cents=balance))
         balance -= entry.amount_cents
     return rows
@@ -201,7 +206,8 @@ def earnings_csv(mentor_id: int, zone_name: str) -> str:
     output = io.StringIO()
     writer = csv.writer(output, lineterminator="\n")
     writer.writerow(["date", "kind", "memo", "amount", "balance", "invoice", "job"])
-    for row in reversed(earnings_rows(mentor_id)):
+    rows = ledger_rows(account_name(ACCOUNT_EARNINGS, mentor_id), limit=None)
+    for row in reversed(rows):
         writer.writerow(
             [
                 row.transfer.created_at.astimezone(zone).isoformat(timespec="seconds"),

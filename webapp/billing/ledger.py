@@ -146,8 +146,8 @@ def top_up(mentee_id: int, amount_cents: int, *, memo: str = "top-up") -> Transf
     )
 
 
-def entries_for(account: str, limit: int = 500) -> list[LedgerEntry]:
-    """Return an account's newest entries, newest first, with their transfers."""
+def entries_for(account: str, limit: int | None = 500) -> list[LedgerEntry]:
+    """Return an account's newest entries, newest first, with their transfers (all for None)."""
     statement = (
         select(LedgerEntry)
         .join(Transfer)
