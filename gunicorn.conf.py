@@ -1,10 +1,14 @@
 """gunicorn settings for production: `gunicorn -c gunicorn.conf.py wsgi:app`.
 
-gevent workers keep every notification websocket as a greenlet beside the ordinary
-requests. A gthread worker spends a thread per socket: with 8 threads it served 7 idle
-sockets and then timed out plain GETs, while one gevent worker kept 500 sockets at about
-52 KiB each and answered GETs in about 1 ms (bench/notify_latency.py, bench/RESULTS.md).
-Every setting below can be overridden on the command line or in the environment.
+Production runs two instances of this file (docs/deploy.md): one with
+OPENMENTOR_WORKER_CLASS=gthread for pages and htmx polls, and one with the default gevent
+worker for the /ws/notifications websockets, which nginx routes to it. A single gevent
+instance serves both on a small site. Measured on 2 cores (bench/RESULTS.md):
+- a gthread worker spends a thread per websocket: with 8 threads it held 7 idle sockets,
+  then timed out plain GETs; one gevent worker held 500 at about 52 KiB each and answered
+  a bare GET in about 1 ms;
+- for the room's timer poll, gthread (2 workers x 8 threads) served 168 requests/s on SQLite
+  and 80 on PostgreSQL, gevent (2 workers) 90 and 55, with a far worse p99.
 """
 
 import os
@@ -12,7 +16,9 @@ import signal
 
 bind = os.environ.get("OPENMENTOR_BIND", "127.0.0.1:8000")
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
-worker_class = "gevent"
+worker_class = os.environ.get("OPENMENTOR_WORKER_CLASS", "gevent")
+# Threads per gthread worker (the gevent worker ignores it); the database pool below is larger.
+threads = int(os.environ.get("OPENMENTOR_THREADS", "8"))
 # Open connections per worker, websockets included.
 worker_connections = int(os.environ.get("OPENMENTOR_WORKER_CONNECTIONS", "1000"))
 timeout = 30

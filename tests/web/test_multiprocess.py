@@ -65,7 +65,14 @@ class Visitor:
 class Gunicorn:
     """One gunicorn server (production configuration, one worker) on a free port."""
 
-    def __init__(self, database_url: str, log_path: Path, *, port: int | None = None):
+    def __init__(
+        self,
+        database_url: str,
+        log_path: Path,
+        *,
+        port: int | None = None,
+        worker_class: str = "gevent",
+    ):
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         env = {
@@ -75,6 +82,7 @@ class Gunicorn:
             "OPENMENTOR_GRACEFUL_TIMEOUT": str(GRACEFUL_SECONDS),
             "OPENMENTOR_ACCESS_LOG": str(log_path),
             "WEB_CONCURRENCY": "1",
+            "OPENMENTOR_WORKER_CLASS": worker_class,
         }
         self.log = log_path.with_suffix(".err").open("w")
         command = [str(GUNICORN), "-c", "gunicorn.conf.py", "--no-control-socket"]
@@ -137,8 +145,9 @@ def start_gunicorn(app, migrated_database, tmp_path):
     """Return a function that starts a gunicorn server on the test database."""
     servers: list[Gunicorn] = []
 
-    def start() -> Gunicorn:
-        server = Gunicorn(migrated_database, tmp_path / f"gunicorn-{len(servers)}.log")
+    def start(worker_class: str = "gevent") -> Gunicorn:
+        log_path = tmp_path / f"gunicorn-{len(servers)}.log"
+        server = Gunicorn(migrated_database, log_path, worker_class=worker_class)
         servers.append(server)
         return server
 
@@ -170,7 +179,8 @@ def test_multiprocess_start_request_reaches_other_server(
 ):
     # The servers run on the real clock: the session and its presence must be "now" too.
     clock.set(datetime.now(UTC))
-    server_a = start_gunicorn()
+    # As in production: clicks reach the gthread instance, sockets the gevent one.
+    server_a = start_gunicorn("gthread")
     server_b = start_gunicorn()
     mentor = create_user(mentor=True, mentee=False)
     mentee = create_user()
@@ -203,7 +213,8 @@ def test_multiprocess_start_request_reaches_other_server(
 def test_multiprocess_chat_message_rings_other_server(
     app, migrated_database, start_gunicorn, create_user
 ):
-    server_a = start_gunicorn()
+    # As in production: clicks reach the gthread instance, sockets the gevent one.
+    server_a = start_gunicorn("gthread")
     server_b = start_gunicorn()
     mentor = create_user(mentor=True)
     mentee = create_user()
