@@ -326,6 +326,7 @@ WRONG_METHOD = "This address does not accept that kind of request."
     [
         ("get", "/chats/999999", 404, NO_CHAT),
         ("get", "/chats/999999/messages?after=0", 404, NO_CHAT),
+        ("get", "/chats/999999/actions", 404, NO_CHAT),
         ("post", "/chats/999999/messages", 404, NO_CHAT),
         ("post", "/chats/999999/sessions", 404, NO_CHAT),
         ("post", "/chats/999999/special-rate", 404, NO_CHAT),
@@ -334,6 +335,7 @@ WRONG_METHOD = "This address does not accept that kind of request."
         ("get", "/chats/1/special-rate", 405, WRONG_METHOD),
         ("put", "/chats/1/messages", 405, WRONG_METHOD),
         ("post", "/chats/1", 405, WRONG_METHOD),
+        ("post", "/chats/1/actions", 405, WRONG_METHOD),
     ],
 )
 def test_chat_routes_unknown_id_or_wrong_method(

@@ -86,14 +86,22 @@ def test_request_to_free_then_paid_session(client, app, auth, create_user):
         notes = [(note.kind, note.url) for note in notifications_of(app, user.id)]
         assert ("session_created", link) in notes
 
-    # The free session ends through the session services.
+    # The free session ends through the session services, and the controls offer sessions again.
     with app.app_context():
-        token = db.session.scalar(select(LiveSession.token))
+        live_session_id, token = db.session.execute(select(LiveSession.id, LiveSession.token)).one()
+    actions = client.get(f"{chat_url}/actions", headers=HTMX).get_data(as_text=True)
+    assert f'data-live-session-id="{live_session_id}"' in actions
+    assert 'hx-trigger="session:changed from:body"' in actions
+    with app.app_context():
         perform(token, mentor.id, "end")
     assert sessions_of_pair(app) == [("free", "ended", 0)]
+    switch(auth, mentor)
+    actions = client.get(f"{chat_url}/actions", headers=HTMX).get_data(as_text=True)
+    assert actions.lstrip().startswith('<section id="chat-actions"')
+    assert "Start a free session" in actions
+    assert "data-live-session-id" not in actions
 
     # A paid session at the special rate is refused while the mentee has no credit.
-    switch(auth, mentor)
     assert client.post(f"{chat_url}/special-rate", data={"rate": "10.00"}).status_code == 303
     refused = client.post(f"{chat_url}/sessions", data={"kind": "paid"})
     assert refused.status_code == 409
@@ -147,7 +155,7 @@ def test_start_session_htmx_returns_actions_fragment(client, app, auth, create_u
     switch(auth, chat.mentee)
     poll = client.get(f"{chat.url}/messages?after=0", headers=HTMX).get_data(as_text=True)
     assert "Maya Mentor started a free session." in poll
-    assert 'aria-labelledby="chat-actions-heading" hx-swap-oob="true">' in poll
+    assert 'aria-labelledby="chat-actions-heading" hx-swap-oob="true"' in poll
     assert "A free session with Maya Mentor has not ended yet" in poll
 
 

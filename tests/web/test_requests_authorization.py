@@ -25,6 +25,7 @@ ROUTES = [
     ("get", "/chats/", None, (302, 200, 200, 200, 200)),
     ("get", "/chats/{conversation_id}", None, (302, 200, 200, 404, 404)),
     ("get", "/chats/{conversation_id}/messages?after=0", None, (302, 200, 200, 404, 404)),
+    ("get", "/chats/{conversation_id}/actions", None, (302, 200, 200, 404, 404)),
     ("post", "/chats/{conversation_id}/messages", "message", (302, 303, 303, 404, 404)),
     ("post", "/chats/{conversation_id}/special-rate", {"rate": "9.00"}, (302, 403, 303, 404, 404)),
     ("post", "/chats/{conversation_id}/sessions", {"kind": "free"}, (302, 403, 303, 404, 404)),

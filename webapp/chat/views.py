@@ -111,6 +111,14 @@ def messages(conversation_id: int):
     return render("chat/show.html", "chat/_new_messages.html", **context)
 
 
+@bp.get("/<int:conversation_id>/actions")
+@login_required
+def actions(conversation_id: int):
+    """Return the session controls, which change when the pair's live session changes."""
+    conversation = services.conversation_for(current_user, conversation_id)
+    return render("chat/show.html", "chat/_actions.html", **_chat_context(conversation))
+
+
 def _after_change(conversation: Conversation, fragment: str):
     """Respond to a successful chat action: a fresh fragment for htmx, a redirect otherwise."""
     if not wants_fragment():
