@@ -240,6 +240,8 @@ def test_max_length_ends_a_paid_session(app, pair, clock):
         ("ended", "max_length", started + timedelta(seconds=1200)),
     ]
     assert invoice_of(app, token).billed_seconds == 1200
+    for user_id in (pair.mentor, pair.mentee):
+        assert notified(app, user_id, "ended by itself at the maximum session length") == 1
 
 
 def test_cap_change_moves_the_limit_and_rearms_the_warning(app, pair, clock):
@@ -260,6 +262,9 @@ def test_cap_change_moves_the_limit_and_rearms_the_warning(app, pair, clock):
         ("limit_warned", "limit_warning", started + timedelta(seconds=1500)),
         ("paused", "cap", started + timedelta(seconds=1800)),
     ]
+    for user_id in (pair.mentor, pair.mentee):
+        assert notified(app, user_id, "when the spending cap runs out") == 2
+        assert notified(app, user_id, "the spending cap was reached") == 1
 
 
 def test_lowering_the_cap_below_the_warning_warns_at_once(app, pair, clock):

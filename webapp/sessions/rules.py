@@ -140,8 +140,7 @@ def room_url(live_session: LiveSession) -> str:
     try:
         return adapter.build("sessions.room", {"token": live_session.token})
     except BuildError:
-        # NOTE: the room's blueprint comes with the room issue; until then notifications
-        # link to the path it is expected to have.
+        # An app built without the room's blueprint (some tests and tools): the same path.
         return f"/sessions/{live_session.token}"
 
 
