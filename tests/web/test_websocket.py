@@ -293,6 +293,23 @@ def test_websocket_closes_with_1001_on_shutdown(app, socket_server, create_user)
     ws.shutdown()
 
 
+def test_websocket_revoked_login_closes_with_1008(app, socket_server, create_user):
+    mentee = create_user()
+    client = app.test_client()
+    client.post("/login", data={"email": mentee.email, "password": mentee.password})
+    ws = socket_server.connect(client.get_cookie("session").value)
+    assert receive(ws)["type"] == "ready"
+
+    assert client.post("/logout").status_code == 303
+    create_notifications(app, mentee.id, 1)
+
+    # The notification is not sent: the socket closes instead.
+    opcode, frame = ws.recv_data(control_frame=True)
+    assert opcode == websocket.ABNF.OPCODE_CLOSE
+    assert int.from_bytes(frame[:2], "big") == 1008
+    ws.shutdown()
+
+
 def listen_connections(app, *, terminate: bool = False) -> int:
     """Count (or terminate, as a database restart would) the hub's LISTEN connections."""
     action = "pg_terminate_backend(pid)" if terminate else "pid"

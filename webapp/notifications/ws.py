@@ -16,7 +16,7 @@ import json
 import logging
 from collections import deque
 
-from flask import Blueprint, Flask, abort, current_app, request
+from flask import Blueprint, Flask, abort, current_app, g, request
 from flask_login import current_user
 from simple_websocket import Server
 
@@ -31,6 +31,8 @@ bp = Blueprint("live", __name__)
 
 # Close code 1001 ("going away"): the browser reconnects to the restarted server.
 CLOSE_GOING_AWAY = 1001
+# Close code 1008 ("policy violation"): the login was revoked or expired.
+CLOSE_SIGNED_OUT = 1008
 REPLAY_BATCH = 100
 # Ids sent through this socket that a late NOTIFY may name again.
 RECENT_IDS_KEPT = 500
@@ -82,7 +84,8 @@ class LiveSocket:
 
     def run(self) -> None:
         """Replay missed notifications, then forward the hub's changes until the socket ends."""
-        self.send_notifications(set())
+        if not self.send_notifications(set()):
+            return
         self.send({"type": "ready", "unread": self.unread()})
         while True:
             # simple-websocket sets ws.event on every incoming message and on close; the hub
@@ -95,16 +98,22 @@ class LiveSocket:
             while self.ws.receive(timeout=0) is not None:
                 pass
             due, notification_ids, conversation_ids, live_session_ids = self.subscriber.take()
-            if due:
-                self.send_notifications(notification_ids)
+            if due and not self.send_notifications(notification_ids):
+                return
             for conversation_id in sorted(conversation_ids):
                 self.send({"type": "conversation", "id": conversation_id})
             for live_session_id in sorted(live_session_ids):
                 self.send({"type": "live_session", "id": live_session_id})
-            self.ws.event.wait(self.wait_seconds)
+            woken = self.ws.event.wait(self.wait_seconds)
+            # A logout elsewhere or a password change revokes the login: stop serving it.
+            if not woken and not self.login_is_valid():
+                return
 
-    def send_notifications(self, also_ids: set[int]) -> None:
-        """Send, oldest first, every notification newer than the last sent, and `also_ids`."""
+    def send_notifications(self, also_ids: set[int]) -> bool:
+        """Send, oldest first, every notification newer than the last sent, and `also_ids`.
+
+        Returns False when the login ended, after closing the socket.
+        """
         also_ids = also_ids - set(self.recent_ids)
         while True:
             found = services.notifications_after(
@@ -125,13 +134,26 @@ class LiveSocket:
             unread = services.unread_count(self.subscriber.user_id) if rows else 0
             # An idle socket must hold no database connection.
             db.session.remove()
+            if rows and not self.login_is_valid():
+                return False
             for row in rows:
                 self.send({**row, "unread": unread})
                 self.recent_ids.append(row["id"])
                 self.last_id = max(self.last_id, row["id"])
             if len(found) < REPLAY_BATCH:
-                return
+                return True
             also_ids = set()
+
+    def login_is_valid(self) -> bool:
+        """Load the login of the cookie again; close the socket (1008) when it is revoked."""
+        # Flask-Login caches the user in g._login_user; without it, current_user reloads.
+        g.pop("_login_user", None)
+        valid = current_user.is_authenticated and current_user.id == self.subscriber.user_id
+        db.session.remove()
+        if not valid:
+            logger.info("closing the socket of user %s: login ended", self.subscriber.user_id)
+            self.ws.close(reason=CLOSE_SIGNED_OUT, message="Signed out.")
+        return valid
 
     def unread(self) -> int:
         """Count the user's unread notifications, returning the connection at once."""
