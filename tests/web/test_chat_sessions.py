@@ -2,7 +2,6 @@
 
 import re
 
-import pytest
 from sqlalchemy import func, select
 
 from tests.web.test_chat import HTMX, Chat, open_chat, send, stored_messages, switch
@@ -17,13 +16,6 @@ MISSING_CREDIT = (
     "A paid session needs 13.33 USD of available credit (20 minutes at this rate); "
     "the mentee has 0.00 USD. Add 13.33 USD to go on."
 )
-
-
-@pytest.fixture(autouse=True)
-def _room_endpoint(app):
-    """Skip while the room blueprint is missing, because room links are built from it."""
-    if "sessions.room" not in app.view_functions:
-        pytest.skip("the session room endpoint sessions.room is not registered yet")
 
 
 def sessions_of_pair(app) -> list[tuple[str, str, int]]:
