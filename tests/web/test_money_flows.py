@@ -379,3 +379,21 @@ def test_second_review_changes_nothing(app, pair):
     assert "1 review" in profile
     assert "Great." in profile
     assert balances(app) == {f"balance:{mentee.id}": 10000, "external": -10000}
+
+
+def test_settlement_short_of_funds_skips_only_that_invoice(app, clock, pair, create_user):
+    mentor, mentee = pair
+    other = create_user("other@example.com", name="Olga")
+    top_up(app, other.id, 5000)
+    # Inserted directly: the session services would never bill beyond the mentee's credit.
+    broken_id = make_invoice(app, mentor.id, mentee.id, billed_seconds=900)
+    fine_id = make_invoice(app, mentor.id, other.id, billed_seconds=900)
+    clock.advance(seconds=600)
+    assert run_due(app) == 1
+    assert invoice_row(app, broken_id).state == "open"
+    assert invoice_row(app, fine_id).state == "settled"
+    assert balances(app) == {
+        f"balance:{other.id}": 3000,
+        f"earnings:{mentor.id}": 2000,
+        "external": -5000,
+    }
