@@ -113,6 +113,7 @@ def test_chat_live_and_without_javascript(live_server, new_context, problems):
     mentee.reload()
     expect(messages(mentee).last).to_have_text(XSS)
     assert mentee.locator("#chat-messages img").count() == 0
+    mentee.evaluate("window.__notReloaded = true")
     # axe-core can leave empty style attributes behind (seen on #chat-after), and htmx copies
     # them when it swaps that element, which the CSP reports. So axe runs on a page of its own.
     checked = mentee.context.new_page()
@@ -138,6 +139,20 @@ def test_chat_live_and_without_javascript(live_server, new_context, problems):
     expect(messages(plain).last).to_have_text("Seen it")
     expect(messages(plain)).to_have_count(5)
     assert plain.locator("#chat-messages img").count() == 0
+
+    # A free session started with htmx: the room link reaches the mentee without a reload.
+    mentor.get_by_role("button", name="Start a free session").click()
+    expect(mentor.locator("#chat-actions")).to_contain_text("Go to the session room")
+    expect(messages(mentee).last).to_have_text(
+        "Maya Mentor started a free session. Both of you can open the room now.",
+        timeout=ARRIVAL_TIMEOUT_MS,
+    )
+    expect(mentee.locator("#chat-actions")).to_contain_text("Go to the session room")
+    room_url = mentee.locator("#chat-messages a", has_text="Open the session room").get_attribute(
+        "href"
+    )
+    assert re.fullmatch(r"/sessions/[A-Za-z0-9_-]+", room_url)
+    assert mentee.evaluate("window.__notReloaded") is True
 
     assert dialogs == []
     assert problems.csp_violations == []
