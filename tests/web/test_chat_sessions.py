@@ -6,7 +6,6 @@ from sqlalchemy import func, select
 
 from tests.web.test_chat import HTMX, Chat, open_chat, send, stored_messages, switch
 from tests.web.test_requests import notifications_of, post_request
-from webapp import database
 from webapp.billing import ledger
 from webapp.extensions import db
 from webapp.sessions.models import LiveSession
@@ -30,15 +29,7 @@ def room_link(body: str) -> str:
     return match.group(1)
 
 
-def top_up(app, mentee_id: int, cents: int) -> None:
-    with app.app_context():
-        database.begin_write()
-        ledger.lock_users(mentee_id)
-        ledger.top_up(mentee_id, cents)
-        database.commit()
-
-
-def test_request_to_free_then_paid_session(client, app, auth, create_user):
+def test_request_to_free_then_paid_session(client, app, auth, create_user, runner):
     mentor = create_user(mentor=True, mentee=False, name="Maya Mentor", tags=["python"])
     away = create_user(mentor=True, mentee=False, tags=["python"], away=True)
     mentee = create_user(mentee=True, name="Milo Mentee")
@@ -104,8 +95,11 @@ def test_request_to_free_then_paid_session(client, app, auth, create_user):
         as_text=True
     )
 
-    # Credit added: the paid session starts at the special rate.
-    top_up(app, mentee.id, 1333)
+    # Credit added by the operator: the paid session starts at the special rate.
+    result = runner.invoke(args=["add-credits", mentee.email, "13.33"])
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        assert ledger.available_credit_cents(mentee.id) == 1333
     switch(auth, mentor)
     paid = client.post(f"{chat_url}/sessions", data={"kind": "paid"})
     assert paid.status_code == 303
