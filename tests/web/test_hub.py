@@ -1,9 +1,13 @@
 """The hub's NOTIFY payloads and its routing of changes to the sockets of the users concerned."""
 
 import json
+import time
 
 import pytest
+from sqlalchemy import delete
 
+from tests.web.test_websocket import create_notifications
+from webapp.extensions import db
 from webapp.notifications.hub import (
     KIND_CONVERSATION,
     KIND_LIVE_SESSION,
@@ -14,6 +18,7 @@ from webapp.notifications.hub import (
     decode_payload,
     encode_payloads,
 )
+from webapp.notifications.models import Notification
 
 
 def test_payload_round_trip_keeps_ids_and_users():
@@ -61,3 +66,34 @@ def test_hub_publish_wakes_only_users_concerned(app):
     hub.unsubscribe(other)
     assert hub.socket_count() == 0
     hub.stop()
+
+
+def test_hub_poll_follows_deleted_rows_down(app, create_user):
+    if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        pytest.skip("only the SQLite hub polls")
+    app.config["HUB_POLL_SECONDS"] = 0.02
+    mentee = create_user()
+    create_notifications(app, mentee.id, 3)
+    hub = Hub(app)
+    woken = []
+    hub.subscribe(mentee.id, lambda: woken.append("mentee"))
+    wait_until(lambda: hub.marks is not None and hub.marks[0] == 3)
+
+    with app.app_context():
+        db.session.execute(delete(Notification))
+        db.session.commit()
+    wait_until(lambda: hub.marks[0] == 0)
+    # SQLite gives the next row an id the hub has seen before.
+    [notification_id] = create_notifications(app, mentee.id, 1)
+
+    wait_until(lambda: woken)
+    assert notification_id <= 3
+    assert woken == ["mentee"]
+    hub.stop()
+
+
+def wait_until(condition, seconds: float = 5.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "condition not met in time"
+        time.sleep(0.01)

@@ -50,9 +50,14 @@ LISTEN_WAKE_SECONDS = 1.0
 # How long a new socket waits for the hub thread to listen (or read its first marks).
 READY_WAIT_SECONDS = 5.0
 
-# One query per poll: every row newer than the marks, with the users it concerns.
+# One query per poll: every row newer than the marks, with the users it concerns, and a row
+# "m" of the newest ids, which shows when rows were deleted (SQLite then reuses their ids).
 POLL_QUERY = text(
     """
+    SELECT 'm', (SELECT coalesce(max(id), 0) FROM notification),
+      (SELECT coalesce(max(id), 0) FROM message),
+      (SELECT coalesce(max(id), 0) FROM session_event), NULL
+    UNION ALL
     SELECT 'n', n.id, n.id, n.user_id, NULL FROM notification n WHERE n.id > :n
     UNION ALL
     SELECT 'c', m.id, m.conversation_id, c.mentor_id, c.mentee_id
@@ -175,6 +180,8 @@ class Hub:
         self._thread: threading.Thread | None = None
         self._ready = threading.Event()
         self._failing = False
+        # SQLite: the newest notification, message and session-event ids seen by the poll.
+        self.marks: tuple[int, int, int] | None = None
 
     # Subscriptions ------------------------------------------------------------------------
 
@@ -258,7 +265,7 @@ class Hub:
                 if self.is_postgresql:
                     self._listen()
                 else:
-                    marks = self._poll(marks)
+                    marks = self.marks = self._poll(marks)
             except (psycopg.Error, SQLAlchemyError, OSError) as error:
                 self._report_failure(error, delay)
                 self._stop.wait(delay)
@@ -326,15 +333,20 @@ class Hub:
                 POLL_QUERY, {"n": marks[0], "c": marks[1], "s": marks[2]}
             ).all()
         self._recovered()
-        if not rows:
-            return marks
         newest = dict(zip(KINDS, marks, strict=True))
         changes = []
         for kind, row_id, object_id, first_user, second_user in rows:
+            if kind == "m":
+                # A mark above the newest row means rows were deleted: follow them down.
+                table_newest = (row_id, object_id, first_user)
+                for table_kind, newest_id in zip(KINDS, table_newest, strict=True):
+                    newest[table_kind] = min(newest[table_kind], int(newest_id))
+                continue
             newest[kind] = max(newest[kind], int(row_id))
             users = tuple(int(user) for user in (first_user, second_user) if user is not None)
             changes.append(Change(kind, int(object_id), users))
-        self.publish(dict.fromkeys(changes))
+        if changes:
+            self.publish(dict.fromkeys(changes))
         return (newest["n"], newest["c"], newest["s"])
 
 
