@@ -224,9 +224,12 @@ def conversations_of(
     if help_request_id is not None:
         statement = statement.where(Conversation.help_request_id == help_request_id)
     latest = func.coalesce(Conversation.last_message_at, Conversation.created_at)
-    conversations = list(
-        db.session.scalars(statement.order_by(latest.desc(), Conversation.id.desc()))
-    )
+    statement = statement.options(
+        selectinload(Conversation.help_request),
+        selectinload(Conversation.mentor),
+        selectinload(Conversation.mentee),
+    ).order_by(latest.desc(), Conversation.id.desc())
+    conversations = list(db.session.scalars(statement))
     unread = _unread_counts(user.id, [conversation.id for conversation in conversations])
     return [
         ConversationSummary(conversation, unread.get(conversation.id, 0))

@@ -6,6 +6,7 @@ import logging
 from dataclasses import dataclass
 
 from sqlalchemy import exists, select
+from sqlalchemy.orm import selectinload
 
 from webapp import clock
 from webapp.accounts.models import MentorTag, User
@@ -119,7 +120,8 @@ def open_requests(viewer: User, *, tag: str | None, page: int) -> RequestPage:
             )
         )
     statement = (
-        statement.order_by(HelpRequest.created_at.desc(), HelpRequest.id.desc())
+        statement.options(selectinload(HelpRequest.tags))
+        .order_by(HelpRequest.created_at.desc(), HelpRequest.id.desc())
         .offset((page - 1) * PAGE_SIZE)
         .limit(PAGE_SIZE + 1)
     )
