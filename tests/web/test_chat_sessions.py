@@ -1,4 +1,4 @@
-"""From a mentee's request to session links in the chat: free, refused for credit, then paid."""
+"""From a mentee's request to session links in the chat: free, rejected for credit, then paid."""
 
 import re
 
@@ -84,11 +84,11 @@ def test_request_to_free_then_paid_session(client, app, auth, create_user, runne
     assert "Start a free session" in actions
     assert "data-live-session-id" not in actions
 
-    # A paid session at the special rate is refused while the mentee has no credit.
+    # A paid session at the special rate is rejected while the mentee has no credit.
     assert client.post(f"{chat_url}/special-rate", data={"rate": "10.00"}).status_code == 303
-    refused = client.post(f"{chat_url}/sessions", data={"kind": "paid"})
-    assert refused.status_code == 409
-    assert MISSING_CREDIT in refused.get_data(as_text=True)
+    rejected = client.post(f"{chat_url}/sessions", data={"kind": "paid"})
+    assert rejected.status_code == 409
+    assert MISSING_CREDIT in rejected.get_data(as_text=True)
     assert sessions_of_pair(app) == [("free", "ended", 0)]
     switch(auth, mentee)
     assert f"The session could not start: {MISSING_CREDIT}" in client.get(chat_url).get_data(
@@ -145,7 +145,7 @@ def test_start_session_htmx_returns_actions_fragment(client, app, auth, create_u
     assert "A free session with Maya Mentor has not ended yet" in poll
 
 
-def test_paid_refusal_htmx_is_409(client, app, auth, create_user):
+def test_paid_rejection_htmx_is_409(client, app, auth, create_user):
     chat = open_chat(app, auth, create_user)
     response = client.post(f"{chat.url}/sessions", data={"kind": "paid"}, headers=HTMX)
     assert response.status_code == 409

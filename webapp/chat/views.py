@@ -181,13 +181,13 @@ def start_session(conversation_id: int):
         return render("chat/show.html", "chat/_actions.html", status=422, **context)
     try:
         _, created = services.start_live_session(current_user, conversation.id, form.kind.data)
-    except Conflict as refusal:
-        # Both people should see why, so the refusal becomes a system message of its own.
+    except Conflict as rejection:
+        # Both people should see why, so the rejection becomes a system message of its own.
         database.rollback()
         database.begin_write()
-        services.post_start_refusal(current_user, conversation.id, refusal.message)
+        services.post_session_rejection(current_user, conversation.id, rejection.message)
         database.commit()
-        context = _chat_context(conversation, action_error=refusal.message)
+        context = _chat_context(conversation, action_error=rejection.message)
         response = render("chat/show.html", "chat/_actions.html", status=409, **context)
         response.headers["HX-Trigger"] = CHANGED_EVENT
         return response
