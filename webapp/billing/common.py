@@ -13,7 +13,7 @@ from sqlalchemy import select
 from webapp import clock, database
 from webapp.billing.ledger import InsufficientFunds, lock_users
 from webapp.domain.money import format_amount
-from webapp.exceptions import Conflict
+from webapp.exceptions import Conflict, NotFound
 from webapp.extensions import db
 from webapp.sessions import services as sessions
 from webapp.sessions.models import KIND_PAID, LiveSession
@@ -42,6 +42,23 @@ def lock_row(model, row_id: int):
 def lock_pair(mentee_id: int, mentor_id: int) -> None:
     """Lock the mentee's user row, then the mentor's, the order every money transaction uses."""
     lock_users(mentee_id, mentor_id)
+
+
+def participant_row(model, row_id: int, user_id: int, not_found: str):
+    """Return a row with `mentor_id` and `mentee_id` that this user is one of; else NotFound."""
+    row = db.session.get(model, row_id)
+    if row is None or user_id not in (row.mentor_id, row.mentee_id):
+        raise NotFound(not_found)
+    return row
+
+
+def lock_with_people(model, row_id: int, not_found: str):
+    """Lock a row's mentee, its mentor and the row, in that order; return the row fresh."""
+    row = db.session.get(model, row_id)
+    if row is None:
+        raise NotFound(not_found)
+    lock_pair(row.mentee_id, row.mentor_id)
+    return lock_row(model, row_id)
 
 
 def path_for(endpoint: str, **values) -> str:

@@ -17,10 +17,10 @@ from webapp.billing import ledger
 from webapp.billing.common import (
     count_committed,
     credit_changed,
-    lock_pair,
-    lock_row,
+    lock_with_people,
     money,
     now,
+    participant_row,
     path_for,
     run_committed,
 )
@@ -36,7 +36,7 @@ from webapp.billing.models import (
 )
 from webapp.domain.money import round_half_up_div
 from webapp.domain.pricing import price_of_minutes
-from webapp.exceptions import AlreadyDone, Conflict, Forbidden, Invalid, NotFound
+from webapp.exceptions import AlreadyDone, Conflict, Forbidden, Invalid
 from webapp.extensions import db
 from webapp.notifications.services import notify
 
@@ -69,19 +69,12 @@ def invoice_url(invoice_id: int) -> str:
 
 def invoice_for(user_id: int, invoice_id: int) -> Invoice:
     """Return an invoice its mentor or mentee may see; raises NotFound for anyone else."""
-    invoice = db.session.get(Invoice, invoice_id)
-    if invoice is None or user_id not in (invoice.mentor_id, invoice.mentee_id):
-        raise NotFound(NOT_FOUND_MESSAGE)
-    return invoice
+    return participant_row(Invoice, invoice_id, user_id, NOT_FOUND_MESSAGE)
 
 
 def lock_invoice(invoice_id: int) -> Invoice:
     """Lock the invoice's mentee, its mentor and the invoice, in that order; return it fresh."""
-    invoice = db.session.get(Invoice, invoice_id)
-    if invoice is None:
-        raise NotFound(NOT_FOUND_MESSAGE)
-    lock_pair(invoice.mentee_id, invoice.mentor_id)
-    return lock_row(Invoice, invoice_id)
+    return lock_with_people(Invoice, invoice_id, NOT_FOUND_MESSAGE)
 
 
 def _locked_for(user_id: int, invoice_id: int) -> Invoice:

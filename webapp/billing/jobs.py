@@ -19,10 +19,10 @@ from webapp.billing.common import (
     config,
     count_committed,
     credit_changed,
-    lock_pair,
-    lock_row,
+    lock_with_people,
     money,
     now,
+    participant_row,
     path_for,
     refuse_while_paid_session_active,
     run_committed,
@@ -88,18 +88,14 @@ def job_url(job_id: int) -> str:
 
 def conversation_for(user_id: int, conversation_id: int) -> Conversation:
     """Return a conversation its mentor or mentee may see; raises NotFound for anyone else."""
-    conversation = db.session.get(Conversation, conversation_id)
-    if conversation is None or user_id not in (conversation.mentor_id, conversation.mentee_id):
-        raise NotFound("No chat has this address, or it is not yours.")
-    return conversation
+    return participant_row(
+        Conversation, conversation_id, user_id, "No chat has this address, or it is not yours."
+    )
 
 
 def job_for(user_id: int, job_id: int) -> FreelanceJob:
     """Return a job its mentor or mentee may see; raises NotFound for anyone else."""
-    job = db.session.get(FreelanceJob, job_id)
-    if job is None or user_id not in (job.mentor_id, job.mentee_id):
-        raise NotFound(NOT_FOUND_MESSAGE)
-    return job
+    return participant_row(FreelanceJob, job_id, user_id, NOT_FOUND_MESSAGE)
 
 
 def jobs_of_conversation(conversation_id: int) -> list[FreelanceJob]:
@@ -179,11 +175,7 @@ def offer(
 
 def lock_job(job_id: int) -> FreelanceJob:
     """Lock the job's mentee, its mentor and the job, in that order; return it fresh."""
-    job = db.session.get(FreelanceJob, job_id)
-    if job is None:
-        raise NotFound(NOT_FOUND_MESSAGE)
-    lock_pair(job.mentee_id, job.mentor_id)
-    return lock_row(FreelanceJob, job_id)
+    return lock_with_people(FreelanceJob, job_id, NOT_FOUND_MESSAGE)
 
 
 def release_if_due(job: FreelanceJob, at: datetime) -> bool:
