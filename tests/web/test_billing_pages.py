@@ -533,3 +533,19 @@ def test_adjust_keeps_free_minutes_free(app, people):
         assert invoice.adjusted_minutes == 10
         assert invoice.charged_total_cents == 1333
     assert balances(app) == {f"balance:{mentee.id}": 5000, "external": -5000}
+
+
+def test_invoice_prefetch_writes_nothing(app, clock, people):
+    mentor, mentee, _ = people
+    top_up(app, mentee.id, 5000)
+    invoice_id = make_invoice(app, mentor.id, mentee.id, billed_seconds=900)
+    clock.advance(seconds=600)
+    client = login_as(app, mentee)
+    prefetch = client.get(f"/invoices/{invoice_id}", headers={"Sec-Purpose": "prefetch"})
+    assert prefetch.status_code == 200
+    assert client.get("/balance", headers={"Sec-Purpose": "prefetch"}).status_code == 200
+    with app.app_context():
+        assert db.session.get(Invoice, invoice_id).state == "open"
+    assert client.get(f"/invoices/{invoice_id}").status_code == 200
+    with app.app_context():
+        assert db.session.get(Invoice, invoice_id).state == "settled"

@@ -80,7 +80,12 @@ def refund_invoice(invoice_id: int, amount: str) -> None:
 @click.argument("job_id", metavar="JOB", type=int)
 @click.option("--release", is_flag=True, help="Pay the whole price to the mentor.")
 @click.option("--refund", is_flag=True, help="Return the whole price to the mentee.")
-@click.option("--split", "mentor_amount", help="Pay this amount to the mentor, the rest back.")
+@click.option(
+    "--split",
+    "mentor_amount",
+    metavar="MENTOR_AMOUNT",
+    help="Pay this amount (major units, like 20.00) to the mentor and the rest to the mentee.",
+)
 def resolve_job(job_id: int, release: bool, refund: bool, mentor_amount: str | None) -> None:
     """Decide a questioned freelance job."""
     mentor_cents = _cents(mentor_amount) if mentor_amount is not None else None

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from flask import Blueprint, Response, flash, redirect, url_for
+from flask import Blueprint, Response, flash, redirect, request, url_for
 from flask_login import current_user, login_required
 
 from webapp import database
@@ -26,6 +26,11 @@ from webapp.htmx import render, wants_fragment
 logger = logging.getLogger(__name__)
 
 bp = Blueprint("billing", __name__)
+
+
+def _is_prefetch() -> bool:
+    """Tell whether the browser is only prefetching this GET, which must write nothing."""
+    return request.headers.get("Sec-Purpose", "").startswith("prefetch")
 
 
 def _attempt(perform: Callable[[], object]) -> tuple[str | None, ServiceError | None]:
@@ -109,7 +114,8 @@ def _invoice_action(
 def invoice(invoice_id: int):
     """Show an invoice to its mentor or mentee, settling it first if its window has passed."""
     invoices.invoice_for(current_user.id, invoice_id)
-    invoices.apply_due(invoice_id)
+    if not _is_prefetch():
+        invoices.apply_due(invoice_id)
     return _render_invoice(invoice_id)
 
 
@@ -197,7 +203,8 @@ def _render_job(job_id: int, status: int = 200, **extra) -> Response:
 def job(job_id: int):
     """Show a freelance job to its mentor or mentee, releasing it first if it is due."""
     jobs.job_for(current_user.id, job_id)
-    jobs.apply_due(job_id)
+    if not _is_prefetch():
+        jobs.apply_due(job_id)
     return _render_job(job_id)
 
 
@@ -339,6 +346,8 @@ def direct_payment(conversation_id: int):
 
 def _apply_due_money_of_current_user() -> None:
     """Apply the current user's due settlements and releases, so the page shows them."""
+    if _is_prefetch():
+        return
     invoices.apply_due_for_user(current_user.id)
     jobs.apply_due_for_user(current_user.id)
 
