@@ -3,7 +3,7 @@
 import pytest
 
 from tests.browser.conftest import run_axe, save_screenshot
-from tests.web.test_billing_support import balances, make_invoice, top_up
+from tests.web.test_billing_support import balances, make_conversation, make_invoice, top_up
 from webapp import database
 from webapp.accounts import services as accounts
 
@@ -90,5 +90,50 @@ def test_dispute_adjust_and_earnings(live_server, new_context, problems, javascr
 
     mentee_page.goto(f"{base}/balance")
     mentee_page.get_by_text("73.33 USD").first.wait_for()
+    assert problems.csp_violations == []
+    assert problems.messages == []
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("javascript", [True, False], ids=["js-on", "js-off"])
+def test_freelance_job_and_tip_from_chat(live_server, new_context, problems, javascript):
+    app = live_server.app
+    base = live_server.url
+    mentor_id, mentee_id = create_people(app)
+    top_up(app, mentee_id, 10000)
+    conversation_id = make_conversation(app, mentor_id, mentee_id)
+
+    mentor_page = new_context(javascript=javascript).new_page()
+    log_in(mentor_page, base, "maya@example.com")
+    mentor_page.goto(f"{base}/chats/{conversation_id}")
+    panel = mentor_page.locator("#freelance-money")
+    panel.get_by_label("Title").fill("Fix the failing tests")
+    panel.get_by_label("Scope").fill("Make the CI run green.")
+    panel.get_by_label("Fixed price").fill("50.00")
+    panel.get_by_label("Due date").fill("2027-01-15")
+    panel.locator("button[value=offer]").click()
+    mentor_page.get_by_text("Your freelance offer was sent.").wait_for()
+
+    mentee_page = new_context(javascript=javascript).new_page()
+    log_in(mentee_page, base, "milo@example.com")
+    mentee_page.goto(f"{base}/chats/{conversation_id}")
+    mentee_panel = mentee_page.locator("#freelance-money")
+    mentee_panel.get_by_role("button", name="Accept and pay 50.00 USD into escrow").click()
+    mentee_page.get_by_text("The job is accepted now.").wait_for()
+
+    mentee_page.goto(f"{base}/chats/{conversation_id}")
+    mentee_panel = mentee_page.locator("#freelance-money")
+    mentee_panel.get_by_label("Amount").fill("5.00")
+    mentee_panel.get_by_label("Note").fill("Thanks for the quick help")
+    mentee_panel.locator("button[value=direct_payment]").click()
+    mentee_page.get_by_text("You paid Maya.").wait_for()
+    assert balances(app) == {
+        f"balance:{mentee_id}": 4500,
+        "escrow:1": 5000,
+        f"earnings:{mentor_id}": 500,
+        "external": -10000,
+    }
+    if javascript:
+        assert run_axe(mentee_page) == []
     assert problems.csp_violations == []
     assert problems.messages == []
