@@ -45,9 +45,11 @@ def _attempt(perform: Callable[[], object]) -> tuple[str | None, ServiceError | 
         raise
     except AlreadyDone as done:
         database.rollback()
+        logger.info("%s already in effect: %s", request.path, done.message)
         return "already", done
     except ServiceError as error:
         database.rollback()
+        logger.info("%s refused with %s: %s", request.path, error.status, error.message)
         return None, error
     database.commit()
     return "done", None
