@@ -89,6 +89,14 @@ def log_in(page, base: str, email: str) -> None:
     page.wait_for_url(f"{base}/")
 
 
+def request_start_by_checklist(mentor) -> None:
+    """Open the mentor's checklist with Start Session, tick every item and submit it."""
+    mentor.locator("#start-checklist > summary").click()
+    for label in CHECKLIST_LABELS:
+        mentor.get_by_label(label).check()
+    mentor.locator(REQUEST_START).click()
+
+
 def badge_count(page) -> int:
     return int(page.locator("#notification-badge").inner_text())
 
@@ -203,10 +211,7 @@ def test_room_guide_flow(serve, new_context, problems, javascript):
     check_axe(mentor, "preview", javascript)
 
     # The checklist: every item ticked, then Request to Start Session.
-    mentor.locator("#start-checklist > summary").click()
-    for label in CHECKLIST_LABELS:
-        mentor.get_by_label(label).check()
-    mentor.locator(REQUEST_START).click()
+    request_start_by_checklist(mentor)
     expect(mentor.locator("#waiting-for-mentee")).to_contain_text(
         "The billing timer is not running."
     )

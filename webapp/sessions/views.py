@@ -139,6 +139,10 @@ def _banners(live_session: LiveSession) -> list[str]:
     for event in recent:
         if event.actor_id is not None and event.kind in _PERSON_STATE_EVENTS:
             break
+        if event.kind in ("paused", "ended"):
+            # An automatic pause or end makes the warnings and reminders before it moot.
+            texts.append(_banner_text(event))
+            break
         text = _banner_text(event)
         if text is not None:
             texts.append(text)
@@ -268,7 +272,7 @@ def controls(token: str):
 
 
 def _answer(live_session: LiveSession, *, status: int = 200, **extra):
-    """Answer a room form: 303 to the room, or the fresh controls fragment for htmx.
+    """Respond to a room form: 303 to the room, or the fresh controls fragment for htmx.
 
     A refusal renders the page (or the fragment) with its status and reason instead.
     """
