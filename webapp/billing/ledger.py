@@ -77,12 +77,14 @@ def available_credit_cents(mentee_id: int) -> int:
 
 
 def lock_users(*user_ids: int) -> None:
-    """Lock user rows in the order given (mentee first, then mentor) for this transaction.
+    """Lock user rows for this transaction, always in ascending id order.
 
-    On SQLite the transaction already holds the database's write lock (BEGIN IMMEDIATE), and
-    SQLAlchemy leaves FOR UPDATE out there.
+    ARCHITECTURE.md orders locks mentee first, then mentor. One account may be both, so two
+    sessions with swapped roles would take the same two rows in opposite orders and deadlock;
+    ascending ids give every transaction the same order. On SQLite the transaction already holds
+    the database's write lock (BEGIN IMMEDIATE), and SQLAlchemy leaves FOR UPDATE out there.
     """
-    for user_id in user_ids:
+    for user_id in sorted(set(user_ids)):
         db.session.execute(
             select(User.id).where(User.id == user_id).with_for_update()
         ).scalar_one_or_none()
