@@ -1,5 +1,5 @@
 """notify.js in Chromium: the badge, one browser notification for three tabs, the permission
-button, and reconnecting to a restarted server."""
+button, a start request pushed into the mentee's room, and reconnecting to a restarted server."""
 
 from __future__ import annotations
 
