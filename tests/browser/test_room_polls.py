@@ -12,8 +12,10 @@ import pytest
 from playwright.sync_api import expect
 from sqlalchemy import func, select
 
+from tests.browser.conftest import run_axe
 from tests.browser.test_room_flow import (
     FLOW_CONFIG,
+    REQUEST_START,
     START,
     log_in,
     request_start_by_checklist,
@@ -139,6 +141,10 @@ def test_room_mentor_cannot_submit_billing_start(serve, new_context, problems):
     mentor, mentee = room_pages(server, seed, new_context, token)
     expect(mentor.locator(START)).to_have_count(0)
     expect(mentor.locator("form button[value=start]")).to_have_count(0)
+    mentor.goto(f"{server.url}/sessions/{token}/checklist")
+    expect(mentor.locator(REQUEST_START)).to_have_count(1)
+    assert run_axe(mentor) == []
+    mentor.goto(f"{server.url}/sessions/{token}")
 
     request_start_by_checklist(mentor)
     expect(mentor.locator("#waiting-for-mentee")).to_be_visible()

@@ -194,17 +194,37 @@ def test_room_request_start_needs_every_checklist_item(app, client, room):
     room.person.be(room.mentor)
     body = text_of(client.get(f"/sessions/{token}"))
     assert '<summary class="button primary">Start Session</summary>' in body
-    assert 'value="request_start"' in body
+    assert f'<a id="start-session" href="/sessions/{token}/checklist">' in body
+    page = client.get(f"/sessions/{token}/checklist")
+    assert page.status_code == 200
+    assert 'value="request_start"' in text_of(page)
+    assert "http-equiv" not in text_of(page)
     for missing in CHECKLIST:
         data = {key: value for key, value in CHECKLIST.items() if key != missing}
         response = post_action(client, token, "request_start", data)
         assert response.status_code == 422, missing
-        assert "Tick every item of the checklist" in text_of(response)
+        body = text_of(response)
+        assert "Tick every item of the checklist" in body
+        assert "Tick this item before requesting to start the session." in body
+        for ticked in data:
+            assert f'<input checked id="{ticked}"' in body, ticked
+        assert f'<input checked id="{missing}"' not in body
         assert row(app, token).state == "open"
     response = post_action(client, token, "request_start", CHECKLIST)
     assert response.status_code == 303
     assert response.headers["Location"] == f"/sessions/{token}"
     assert row(app, token).state == "start_requested"
+    response = client.get(f"/sessions/{token}/checklist")
+    assert response.status_code == 303
+    assert response.headers["Location"] == f"/sessions/{token}"
+
+
+def test_room_checklist_page_is_mentor_only(app, client, room):
+    token = paid(app, room)
+    room.person.be(room.mentee)
+    assert client.get(f"/sessions/{token}/checklist").status_code == 403
+    room.person.be(room.outsider)
+    assert client.get(f"/sessions/{token}/checklist").status_code == 404
 
 
 def test_room_request_start_needs_mentee_in_room(app, client, room):

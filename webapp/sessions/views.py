@@ -12,7 +12,15 @@ from __future__ import annotations
 import logging
 import secrets
 
-from flask import Blueprint, current_app, make_response, redirect, request, url_for
+from flask import (
+    Blueprint,
+    current_app,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
@@ -37,6 +45,7 @@ bp = Blueprint("sessions", __name__, url_prefix="/sessions")
 CHANGED_EVENT = "session:changed"
 
 ROOM_PAGE = "sessions/room.html"
+CHECKLIST_PAGE = "sessions/checklist.html"
 TIMER_FRAGMENT = "sessions/_timer.html"
 CONTROLS_FRAGMENT = "sessions/_controls_swap.html"
 
@@ -293,6 +302,30 @@ def _refused(live_session: LiveSession, error: ServiceError, **extra):
     )
 
 
+@bp.get("/<token>/checklist")
+@login_required
+def checklist(token: str):
+    """Show the mentor's start checklist, a page of its own so no refresh clears the ticks."""
+    live_session = _load(token)
+    role = live_session.role_of(current_user.id)
+    if role != "mentor":
+        raise Forbidden("Only the mentor can request to start the session.")
+    if Action.REQUEST_START not in allowed_actions(
+        state=live_session.state, kind=live_session.kind, role=role
+    ):
+        return redirect(url_for("sessions.room", token=token), 303)
+    return render_template(CHECKLIST_PAGE, **_room_context(live_session))
+
+
+def _checklist_refused(live_session: LiveSession, error: ServiceError, form):
+    """Show the checklist again, ticks kept, with the reason the start request failed."""
+    database.rollback()
+    context = _room_context(
+        live_session, checklist_form=form, error=error.message, error_status=error.status
+    )
+    return make_response(render_template(CHECKLIST_PAGE, **context), error.status)
+
+
 @bp.post("/<token>/actions")
 @login_required
 def act(token: str):
@@ -305,14 +338,15 @@ def act(token: str):
         checklist_form = StartChecklistForm()
         if not checklist_form.validate():
             error = Invalid("Tick every item of the checklist before requesting to start.")
-            return _refused(live_session, error, checklist_form=checklist_form)
+            return _checklist_refused(live_session, error, checklist_form)
     try:
         services.perform(token, current_user.id, action)
     except AlreadyDone:
         logger.info("live session %s: %s was already in effect", live_session.id, action)
     except ServiceError as error:
-        extra = {"checklist_form": checklist_form} if checklist_form else {}
-        return _refused(live_session, error, **extra)
+        if checklist_form is not None:
+            return _checklist_refused(live_session, error, checklist_form)
+        return _refused(live_session, error)
     return _answer(live_session)
 
 
