@@ -586,6 +586,8 @@ class SessionMachine(RuleBasedStateMachine):
             ("paid", "paused"): [("mentee", "mentee", "resume"), ("mentor", "mentor", "end")],
             ("free", "paused"): [("mentor", "mentor", "resume"), ("mentee", "mentee", "end")],
         }
+        if (s.kind, s.state, choice) == ("paid", "open", 3):
+            self.cap("mentee", 15, 1)  # the lowest cap, so that it binds before the credit
         options = steps[(s.kind, s.state)]
         other, role, action = options[choice % len(options)]
         STATS[f"progress {s.kind} {s.state}"] += 1
@@ -604,6 +606,25 @@ class SessionMachine(RuleBasedStateMachine):
         for ms in waits:
             self.heartbeat(role, 1)
             self.advance(ms)
+        self.heartbeat(role, 1)
+
+    @precondition(
+        lambda self: (
+            self.model is not None
+            and self.model.current() is not None
+            and self.model.current().state == "running"
+        )
+    )
+    @rule(role=st.sampled_from(["mentor", "mentee"]), offset=st.integers(-1, 1))
+    def watch_until_next_rule(self, role, offset):
+        """Keep the room open up to the next rule other than the idle pause (a warning, the
+        credit or cap limit, the free limit, the maximum length), to the millisecond."""
+        s = self.model.current()
+        pending = [at for at, _, name in self.model.pending(s) if name != "idle"]
+        target = min(pending) + offset
+        while self.model.now < target:
+            self.heartbeat(role, 1)
+            self.advance(min(100_000, target - self.model.now))
         self.heartbeat(role, 1)
 
     @precondition(lambda self: self.last_call is not None)
@@ -644,13 +665,15 @@ class SessionMachine(RuleBasedStateMachine):
     @precondition(lambda self: self.model is not None and self.model.sessions)
     @rule(
         role=st.sampled_from(["mentee", "mentee", "mentor", "outsider"]),
-        cap=st.one_of(st.none(), st.integers(10, 40)),
+        # Often 15 to 17 minutes, which binds before most credits and is reached in a few steps.
+        cap=st.one_of(st.none(), st.integers(10, 40), st.integers(15, 17), st.integers(15, 17)),
         pick=st.integers(0, 1000),
     )
     def cap(self, role, cap, pick):
         s = self._target(pick)
         got = self._call(lambda: services.set_cap(s.token, self.ids[role], cap) and "ok")
         assert got == self.model.set_cap(s, role, cap)
+        STATS[f"{s.kind} {s.state} cap -> {got}"] += 1
 
     @precondition(lambda self: self.model is not None and self.model.sessions)
     @rule(
