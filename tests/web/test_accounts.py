@@ -1,5 +1,7 @@
 """Registration, login, logout, profiles and the login rows behind the cookies."""
 
+import re
+
 import pytest
 from sqlalchemy import func, select
 
@@ -338,3 +340,17 @@ def test_mentor_page_unknown_id_is_404(client, create_user):
     assert client.get("/mentors/999999").status_code == 404
     assert client.get(f"/mentors/{mentee.id}").status_code == 404
     assert client.get("/mentors/not-a-number").status_code == 404
+
+
+def test_notify_denied_note_stays_hidden_until_shown(client):
+    # The note and the button start with the `hidden` attribute, and notify.js removes it from
+    # at most one. A rule that sets `display` on them must not apply while they are hidden.
+    with client.get("/static/css/app.css") as response:
+        stylesheet = re.sub(r"/\*.*?\*/", "", response.get_data(as_text=True), flags=re.DOTALL)
+    rules = re.findall(r"([^{}]*\.notify-permission[^{}]*)\{([^}]*)\}", stylesheet)
+    showing = [
+        selector.strip()
+        for selector, declarations in rules
+        if re.search(r"display:\s*(?!none\b)[a-z]", declarations)
+    ]
+    assert showing == [".notify-permission .status:not([hidden])"]
