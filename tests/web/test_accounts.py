@@ -55,8 +55,8 @@ def test_register_mentor_goes_to_mentor_profile(client):
         ({"email": "not-an-email"}, "Enter a valid email address"),
         ({"email": "a" * 250 + "@example.com"}, "Field cannot be longer than 254 characters."),
         ({"password": ""}, "Choose a password."),
-        ({"password": "short"}, "Field must be between 10 and 128 characters long."),
-        ({"password": "p" * 129}, "Field must be between 10 and 128 characters long."),
+        ({"password": "short"}, "The password is too short: use at least 10 characters."),
+        ({"password": "p" * 129}, "The password is too long: use at most 128 characters."),
         ({"wants_help": None}, "Choose at least one: mentor, get help, or both."),
     ],
 )
@@ -65,6 +65,11 @@ def test_register_bad_input_is_422_and_saves_nothing(client, app, changes, messa
     assert response.status_code == 422
     assert message in response.get_data(as_text=True)
     assert count_users(app) == 0
+
+
+def test_register_page_states_password_minimum(client):
+    page = client.get("/register").get_data(as_text=True)
+    assert '<p class="hint">At least 10 characters.</p>' in page
 
 
 def test_register_duplicate_email_says_so(client, app, create_user):
@@ -221,6 +226,23 @@ def test_password_change_mismatch_is_422(client, auth, create_user):
     )
     assert response.status_code == 422
     assert "The two new passwords differ." in response.get_data(as_text=True)
+
+
+def test_password_change_short_new_is_422(client, auth, create_user):
+    user = create_user()
+    auth.login(user)
+    response = client.post(
+        "/profile/password",
+        data={
+            "password-current_password": user.password,
+            "password-new_password": "short",
+            "password-confirm": "short",
+        },
+    )
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert "The password is too short: use at least 10 characters." in page
+    assert '<p class="hint">At least 10 characters.</p>' in page
 
 
 def test_eleventh_wrong_password_in_a_minute_is_429(client, create_user):

@@ -10,6 +10,21 @@ from webapp.forms import AmountField, CentsRange
 
 PASSWORD_MIN = 10
 PASSWORD_MAX = 128
+PASSWORD_HINT = f"At least {PASSWORD_MIN} characters."
+
+
+def password_length() -> list[Length]:
+    """Build the length checks of a new password, one message for each bound."""
+    return [
+        Length(
+            min=PASSWORD_MIN,
+            message=f"The password is too short: use at least {PASSWORD_MIN} characters.",
+        ),
+        Length(
+            max=PASSWORD_MAX,
+            message=f"The password is too long: use at most {PASSWORD_MAX} characters.",
+        ),
+    ]
 
 
 class RegisterForm(FlaskForm):
@@ -26,10 +41,8 @@ class RegisterForm(FlaskForm):
     )
     password = PasswordField(
         "Password",
-        validators=[
-            DataRequired("Choose a password."),
-            Length(min=PASSWORD_MIN, max=PASSWORD_MAX),
-        ],
+        description=PASSWORD_HINT,
+        validators=[DataRequired("Choose a password."), *password_length()],
     )
     wants_to_mentor = BooleanField("I want to mentor")
     wants_help = BooleanField("I want help")
@@ -75,10 +88,8 @@ class PasswordChangeForm(FlaskForm):
     )
     new_password = PasswordField(
         "New password",
-        validators=[
-            DataRequired("Choose a new password."),
-            Length(min=PASSWORD_MIN, max=PASSWORD_MAX),
-        ],
+        description=PASSWORD_HINT,
+        validators=[DataRequired("Choose a new password."), *password_length()],
     )
     confirm = PasswordField(
         "Repeat the new password",
