@@ -365,6 +365,23 @@ def test_special_rate_set_and_shown(client, app, auth, create_user):
     assert "Set special rate" not in page
 
 
+def test_special_rate_posted_in_chat_once(client, app, auth, create_user):
+    chat = open_chat(app, auth, create_user)
+    assert client.post(f"{chat.url}/special-rate", data={"rate": "12.50"}).status_code == 303
+    assert client.post(f"{chat.url}/special-rate", data={"rate": "12.5"}).status_code == 303
+    expected = (
+        "Maya Mentor set a special rate for Milo Mentee: paid sessions started from now on "
+        "cost 12.50 USD per 15 minutes."
+    )
+    assert stored_messages(app) == [(None, "system", expected)]
+    switch(auth, chat.mentee)
+    poll = client.get(f"{chat.url}/messages", query_string={"after": 0}, headers=HTMX)
+    fragment = poll.get_data(as_text=True)
+    assert expected in fragment
+    assert "12.50 USD per 15 minutes (a special rate)" in fragment
+    assert 'hx-swap-oob="true"' in fragment
+
+
 @pytest.mark.parametrize(
     ("rate", "message"),
     [

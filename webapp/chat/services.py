@@ -270,7 +270,10 @@ def require_chat_mentor(user: User, conversation: Conversation) -> None:
 
 
 def set_special_rate(user: User, conversation_id: int, rate_15_cents: int) -> SpecialRate:
-    """Set the rate per 15 minutes this chat's mentor charges its mentee (one per pair)."""
+    """Set the rate per 15 minutes this chat's mentor charges its mentee, and post it in the chat.
+
+    One rate exists per pair. Raises AlreadyDone when the rate is unchanged.
+    """
     conversation = conversation_for(user, conversation_id)
     require_chat_mentor(user, conversation)
     special = special_rate_of(conversation.mentor_id, conversation.mentee_id)
@@ -291,6 +294,13 @@ def set_special_rate(user: User, conversation_id: int, rate_15_cents: int) -> Sp
             special = special_rate_of(conversation.mentor_id, conversation.mentee_id)
     special.rate_15_cents = rate_15_cents
     db.session.flush()
+    # The message tells the mentee, and its poll refreshes the rate shown on their open page.
+    post_system_message(
+        conversation,
+        f"{conversation.mentor.name} set a special rate for {conversation.mentee.name}: paid "
+        f"sessions started from now on cost {format_amount(rate_15_cents, _currency())} "
+        "per 15 minutes.",
+    )
     logger.info(
         "special rate %s cents set by mentor %s for mentee %s",
         rate_15_cents,
