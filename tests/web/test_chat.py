@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import func, select
 
 from tests.conftest import AuthActions, UserRef
-from tests.web.test_requests import post_request
+from tests.web.test_requests import notifications_of, post_request
 from webapp.chat.models import Message, ReadMarker, SpecialRate
 from webapp.extensions import db
 
@@ -99,6 +99,20 @@ def test_chat_messages_both_ways(client, app, auth, create_user):
     assert stored_messages(app) == [
         (chat.mentor.id, "text", "Hello, I can help."),
         (chat.mentee.id, "text", "Great, thanks!\nSecond line"),
+    ]
+
+
+def test_first_reply_notifies_mentee_once(client, app, auth, create_user):
+    chat = open_chat(app, auth, create_user)
+    again = client.post(f"/requests/{chat.request_id}/reply")
+    assert again.headers["Location"] == chat.url
+    notes = [(note.kind, note.text, note.url) for note in notifications_of(app, chat.mentee.id)]
+    assert notes == [
+        (
+            "conversation_opened",
+            "Maya Mentor replied to your request “Flask app returns 500 on login”: open the chat.",
+            chat.url,
+        )
     ]
 
 

@@ -35,6 +35,7 @@ from webapp.sessions.services import create_live_session
 logger = logging.getLogger(__name__)
 
 NOTIFICATION_SESSION_CREATED = "session_created"
+NOTIFICATION_CONVERSATION_OPENED = "conversation_opened"
 
 # The newest messages a chat page shows.
 # NOTE: older messages of a longer conversation are not shown anywhere yet.
@@ -65,8 +66,9 @@ def conversation_for(user: User, conversation_id: int) -> Conversation:
 def open_conversation(mentor: User, help_request_id: int) -> tuple[Conversation, bool]:
     """Return the mentor's conversation about a request, creating it on the first reply.
 
-    Returns (conversation, created). Raises NotFound for a request the mentor cannot see (a
-    closed request they never replied to, too) and Forbidden for one's own request.
+    The first reply also notifies the mentee who posted the request. Returns (conversation,
+    created). Raises NotFound for a request the mentor cannot see (a closed request they never
+    replied to, too) and Forbidden for one's own request.
     """
     help_request = request_for(mentor, help_request_id)
     if help_request.mentee_id == mentor.id:
@@ -88,6 +90,12 @@ def open_conversation(mentor: User, help_request_id: int) -> tuple[Conversation,
             db.session.add(conversation)
     except IntegrityError:
         return conversation_of(help_request.id, mentor.id), False
+    notify(
+        help_request.mentee_id,
+        NOTIFICATION_CONVERSATION_OPENED,
+        f"{mentor.name} replied to your request “{help_request.title}”: open the chat.",
+        conversation.url,
+    )
     logger.info(
         "conversation %s opened by mentor %s on help request %s",
         conversation.id,
