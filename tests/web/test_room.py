@@ -219,6 +219,22 @@ def test_room_request_start_needs_every_checklist_item(app, client, room):
     assert response.headers["Location"] == f"/sessions/{token}"
 
 
+def test_room_checklist_through_htmx_gets_fragment(app, client, room):
+    token = paid(app, room)
+    enter(app, token, room.mentee)
+    room.person.be(room.mentor)
+    response = post_action(client, token, "request_start", {"can_help": "y"}, headers=HTMX)
+    assert response.status_code == 422
+    body = text_of(response)
+    assert body.lstrip().startswith('<section id="room-controls"')
+    assert "Tick every item of the checklist" in body
+    assert '<input checked id="can_help"' in body
+    response = post_action(client, token, "request_start", CHECKLIST, headers=HTMX)
+    assert response.status_code == 200
+    assert response.headers["HX-Trigger"] == "session:changed"
+    assert 'id="waiting-for-mentee"' in text_of(response)
+
+
 def test_room_checklist_page_is_mentor_only(app, client, room):
     token = paid(app, room)
     room.person.be(room.mentee)

@@ -318,7 +318,12 @@ def checklist(token: str):
 
 
 def _checklist_refused(live_session: LiveSession, error: ServiceError, form):
-    """Show the checklist again, ticks kept, with the reason the start request failed."""
+    """Show the checklist again, ticks kept, with the reason the start request failed.
+
+    The room's own checklist (htmx) gets the controls fragment, the checklist page the page.
+    """
+    if wants_fragment():
+        return _refused(live_session, error, checklist_form=form)
     database.rollback()
     context = _room_context(
         live_session, checklist_form=form, error=error.message, error_status=error.status
