@@ -298,6 +298,7 @@ class Hub:
         if self._failing:
             logger.info("notification hub reconnected to the database")
             self._failing = False
+            # NOTE: doorbells sent during the outage are lost; pages catch up at their next poll.
             self._wake_all()
 
     def _listen(self) -> None:

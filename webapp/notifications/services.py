@@ -52,6 +52,8 @@ def notifications_after(
     `also_ids` catches a row that committed after a newer one (PostgreSQL hands out ids
     before commit, so ids need not appear in commit order).
     """
+    # NOTE: a reconnecting browser replays by id only, so such a late row that committed
+    # while its socket was closed is counted in the badge but never pushed.
     condition = Notification.id > after_id
     if also_ids:
         condition = or_(condition, Notification.id.in_(sorted(also_ids)))
