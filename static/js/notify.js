@@ -27,11 +27,15 @@
 
   const FIRST_DELAY_MS = 500;
   const MAX_DELAY_MS = 30000;
+  // After a long disconnection, only the newest few missed notifications pop up.
+  const MAX_REPLAYED_POPUPS = 3;
   const channel =
     "BroadcastChannel" in window ? new BroadcastChannel("openmentor-notifications") : null;
   const shownIds = new Set();
   let lastId = Number(link.dataset.lastId) || 0;
   let attempt = 0;
+  let replayed = [];
+  let replaying = false;
   // Without Web Locks every tab shows; the shared tag still lets the system show one.
   let isLeader = !(navigator.locks && navigator.locks.request);
 
@@ -93,10 +97,17 @@
     if (message.type === "notification") {
       lastId = Math.max(lastId, message.id);
       updateBadge(message.unread);
-      showBrowserNotification(message);
+      if (replaying) {
+        replayed.push(message);
+      } else {
+        showBrowserNotification(message);
+      }
     } else if (message.type === "ready") {
       attempt = 0;
       updateBadge(message.unread);
+      replaying = false;
+      replayed.slice(-MAX_REPLAYED_POPUPS).forEach(showBrowserNotification);
+      replayed = [];
     } else if (message.type === "conversation") {
       ringDoorbell("chat:changed", `[data-conversation-id="${message.id}"]`, {
         conversationId: message.id,
@@ -114,6 +125,9 @@
     const scheme = window.location.protocol === "https:" ? "wss:" : "ws:";
     const url = `${scheme}//${window.location.host}${path}?after=${lastId}`;
     const socket = new WebSocket(url);
+    // Messages before "ready" replay what was missed while disconnected.
+    replaying = true;
+    replayed = [];
     socket.addEventListener("message", (event) => {
       let message;
       try {

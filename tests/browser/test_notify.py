@@ -119,21 +119,29 @@ def test_notify_reconnects_to_restarted_server(app, migrated_database, tmp_path,
     user_id = create_account(app, "restart@example.com")
     first = Gunicorn(migrated_database, tmp_path / "first.log")
     try:
-        page = new_context().new_page()
+        context = new_context()
+        context.grant_permissions(["notifications"], origin=first.url)
+        context.add_init_script(COUNT_NOTIFICATIONS)
+        page = context.new_page()
         log_in(page, first.url, "restart@example.com")
         expect(page.locator("#notification-badge")).to_have_text("0")
         first.process.terminate()
         first.process.wait(10)
     finally:
         first.stop()
+    # Created while no server runs: only the replay after reconnecting can deliver them.
+    missed_ids = create_notifications(app, user_id, 5)
 
     second = Gunicorn(migrated_database, tmp_path / "second.log", port=first.port)
     try:
         started = time.monotonic()
-        create_notifications(app, user_id, 2)
         # The page was not reloaded: only its reconnected socket can update the badge.
-        expect(page.locator("#notification-badge")).to_have_text("2", timeout=15_000)
+        expect(page.locator("#notification-badge")).to_have_text("5", timeout=15_000)
         assert time.monotonic() - started < 15
+        # A long disconnection pops up only the newest three of what it missed.
+        page.wait_for_function("window.__notifications.length >= 3")
+        tags = page.evaluate("window.__notifications")
+        assert tags == [f"openmentor-{notification_id}" for notification_id in missed_ids[-3:]]
     finally:
         second.stop()
 
