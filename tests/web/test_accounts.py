@@ -274,12 +274,64 @@ def test_login_limit_is_per_account_across_addresses(client, create_user):
 def test_profile_update_time_zone(client, app, auth, create_user):
     user = create_user()
     auth.login(user)
-    response = client.post("/profile", data={"name": "New Name", "timezone": "Europe/Berlin"})
+    response = client.post(
+        "/profile", data={"name": "New Name", "timezone": "Europe/Berlin", "wants_help": "y"}
+    )
     assert response.status_code == 303
     with app.app_context():
         stored = db.session.get(User, user.id)
         assert stored.name == "New Name"
         assert stored.timezone == "Europe/Berlin"
+        assert stored.is_mentee is True
+        assert stored.is_mentor is False
+
+
+def test_profile_shows_current_roles(client, auth, create_user):
+    auth.login(create_user(mentor=True, mentee=False))
+    page = client.get("/profile").get_data(as_text=True)
+    assert '<input id="wants_help" name="wants_help" type="checkbox" value="y">' in page
+    assert (
+        '<input checked id="wants_to_mentor" name="wants_to_mentor" type="checkbox" value="y">'
+        in page
+    )
+
+
+def test_profile_adds_mentee_role_to_mentor(client, app, auth, create_user):
+    user = create_user(mentor=True, mentee=False)
+    auth.login(user)
+    refused = client.get("/requests/new")
+    assert refused.status_code == 403
+    assert (
+        "Only mentees post help requests: turn on “I want help” in your profile."
+        in refused.get_data(as_text=True)
+    )
+    data = {"name": user.name, "timezone": "UTC", "wants_help": "y", "wants_to_mentor": "y"}
+    assert client.post("/profile", data=data).status_code == 303
+    with app.app_context():
+        stored = db.session.get(User, user.id)
+        assert stored.is_mentee is True
+        assert stored.is_mentor is True
+    assert client.get("/requests/new").status_code == 200
+    assert "My requests" in client.get("/").get_data(as_text=True)
+
+
+def test_profile_without_role_is_422(client, app, auth, create_user):
+    user = create_user(mentor=True, mentee=True)
+    auth.login(user)
+    response = client.post("/profile", data={"name": user.name, "timezone": "UTC"})
+    assert response.status_code == 422
+    assert "Choose at least one: mentor, get help, or both." in response.get_data(as_text=True)
+    with app.app_context():
+        stored = db.session.get(User, user.id)
+        assert stored.is_mentee is True
+        assert stored.is_mentor is True
+
+
+def test_mentor_profile_page_of_mentee_explains_saving(client, auth, create_user):
+    auth.login(create_user(mentee=True))
+    page = client.get("/profile/mentor").get_data(as_text=True)
+    assert "Saving this profile makes you a mentor" in page
+    assert "See your public page" not in page
 
 
 @pytest.mark.parametrize(

@@ -120,7 +120,8 @@ def test_chat_times_in_reader_zone(client, app, auth, create_user):
     chat = open_chat(app, auth, create_user, title="Slow SQL query")
     send(client, chat, "Morning!")
     switch(auth, chat.mentee)
-    client.post("/profile", data={"name": "Milo Mentee", "timezone": "Europe/Berlin"})
+    profile = {"name": "Milo Mentee", "timezone": "Europe/Berlin", "wants_help": "y"}
+    assert client.post("/profile", data=profile).status_code == 303
     page = client.get(chat.url).get_data(as_text=True)
     assert "Slow SQL query" in page
     assert "It fails after the upgrade.\nTraceback below." in page

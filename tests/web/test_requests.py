@@ -127,8 +127,21 @@ def test_post_request_by_mentor_only_account_is_403(client, app, auth, create_us
     auth.login(mentor)
     response = client.post("/requests/new", data=request_data())
     assert response.status_code == 403
-    assert "Only mentees post help requests" in response.get_data(as_text=True)
+    assert (
+        "Only mentees post help requests: turn on “I want help” in your profile."
+        in response.get_data(as_text=True)
+    )
     assert count_requests(app) == 0
+
+
+def test_open_requests_by_mentee_only_account_is_403(client, auth, create_user):
+    auth.login(create_user(mentee=True))
+    response = client.get("/requests/")
+    assert response.status_code == 403
+    assert (
+        "Only mentors browse and reply to help requests: "
+        "turn on “I want to mentor” in your profile."
+    ) in response.get_data(as_text=True)
 
 
 def test_open_requests_newest_first_with_tag_filter(client, clock, auth, create_user):

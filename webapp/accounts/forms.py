@@ -65,13 +65,19 @@ class LoginForm(FlaskForm):
 
 
 class ProfileForm(FlaskForm):
-    """Name and time zone."""
+    """Name, time zone and roles."""
 
     name = StringField("Name", validators=[DataRequired("Enter your name."), Length(max=80)])
     timezone = StringField(
         "Time zone",
         validators=[DataRequired("Enter a time zone, like Europe/Berlin."), Length(max=64)],
     )
+    wants_help = BooleanField("I want help: post help requests")
+    wants_to_mentor = BooleanField("I want to mentor: answer help requests")
+
+    def validate_wants_help(self, field):
+        if not field.data and not self.wants_to_mentor.data:
+            raise ValidationError("Choose at least one: mentor, get help, or both.")
 
     def validate_timezone(self, field):
         if field.data not in timezone_names():

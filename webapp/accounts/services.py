@@ -173,11 +173,15 @@ def change_password(user: User, new_password: str) -> int:
     return revoked
 
 
-def update_profile(user: User, *, name: str, timezone: str) -> None:
-    """Change a user's display name and time zone."""
+def update_profile(
+    user: User, *, name: str, timezone: str, is_mentee: bool, is_mentor: bool
+) -> None:
+    """Change a user's display name, time zone and roles."""
     user.name = name.strip()
     user.timezone = timezone
-    logger.info("user %s updated profile", user.id)
+    user.is_mentee = is_mentee
+    user.is_mentor = is_mentor
+    logger.info("user %s updated profile (mentor=%s, mentee=%s)", user.id, is_mentor, is_mentee)
 
 
 def update_mentor_profile(

@@ -118,12 +118,18 @@ def logout():
 @bp.route("/profile", methods=["GET", "POST"])
 @login_required
 def profile():
-    """Show and change the name and time zone."""
-    form = ProfileForm(obj=current_user)
+    """Show and change the name, time zone and roles."""
+    form = _profile_form()
     password_form = PasswordChangeForm(prefix="password")
     if request.method == "POST":
         if form.validate():
-            services.update_profile(current_user, name=form.name.data, timezone=form.timezone.data)
+            services.update_profile(
+                current_user,
+                name=form.name.data,
+                timezone=form.timezone.data,
+                is_mentee=form.wants_help.data,
+                is_mentor=form.wants_to_mentor.data,
+            )
             database.commit()
             flash("Profile saved.")
             return redirect(url_for("accounts.profile"), 303)
@@ -135,7 +141,7 @@ def profile():
 @login_required
 def change_password():
     """Change the password and log out every other device."""
-    form = ProfileForm(obj=current_user, formdata=None)
+    form = _profile_form(formdata=None)
     password_form = PasswordChangeForm(prefix="password")
     if password_form.validate():
         if services.check_password(current_user, password_form.current_password.data):
@@ -145,6 +151,16 @@ def change_password():
             return redirect(url_for("accounts.profile"), 303)
         password_form.current_password.errors.append("The current password is wrong.")
     return _render_profile(form, password_form), 422
+
+
+def _profile_form(**kwargs) -> ProfileForm:
+    """Build the profile form, with the roles read from the user's is_mentee and is_mentor."""
+    return ProfileForm(
+        obj=current_user,
+        wants_help=current_user.is_mentee,
+        wants_to_mentor=current_user.is_mentor,
+        **kwargs,
+    )
 
 
 def _render_profile(form: ProfileForm, password_form: PasswordChangeForm) -> str:

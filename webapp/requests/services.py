@@ -44,13 +44,16 @@ class RequestPage:
 def require_mentee(user: User) -> None:
     """Raise Forbidden unless the user has the mentee role."""
     if not user.is_mentee:
-        raise Forbidden("Only mentees post help requests. Turn on “I want help” by registering.")
+        raise Forbidden("Only mentees post help requests: turn on “I want help” in your profile.")
 
 
 def require_mentor(user: User) -> None:
     """Raise Forbidden unless the user has the mentor role."""
     if not user.is_mentor:
-        raise Forbidden("Only mentors browse and reply to help requests.")
+        raise Forbidden(
+            "Only mentors browse and reply to help requests: "
+            "turn on “I want to mentor” in your profile."
+        )
 
 
 def create_request(
