@@ -94,6 +94,7 @@ def test_notify_permission_asked_only_on_click(serve, new_context, problems):
 
     button = page.get_by_role("button", name="Enable browser notifications")
     expect(button).to_be_visible()
+    expect(page.locator("#notify-denied")).to_be_hidden()
     assert page.evaluate("window.__permissionRequests") == 0
 
     button.click()
