@@ -190,17 +190,14 @@ def _money_context(live_session: LiveSession, billed_seconds: int) -> dict:
 
 
 def _room_context(live_session: LiveSession, **extra) -> dict:
-    """Build what the room page and each of its fragments render, from one place."""
+    """Build what the room page and each of its fragments render, from one place.
+
+    `extra` replaces defaults, such as a submitted form with its errors or a refusal's reason.
+    """
     role = live_session.role_of(current_user.id)
     other_id = live_session.mentee_id if role == "mentor" else live_session.mentor_id
     people = services.people_in_room(live_session)
     billed_seconds = services.billed_ms_now(live_session) // 1000
-    forms = {
-        "checklist_form": StartChecklistForm(formdata=None),
-        "meeting_form": MeetingLinkForm(formdata=None, url=live_session.meeting_url),
-        "cap_form": CapForm(formdata=None, cap_minutes=live_session.cap_minutes),
-    }
-    forms.update({key: value for key, value in extra.items() if key.endswith("_form")})
     context = {
         "live_session": live_session,
         "token": live_session.token,
@@ -226,9 +223,11 @@ def _room_context(live_session: LiveSession, **extra) -> dict:
         "error_status": None,
         "announce_state": False,
         **_money_context(live_session, billed_seconds),
-        **forms,
+        "checklist_form": StartChecklistForm(formdata=None),
+        "meeting_form": MeetingLinkForm(formdata=None, url=live_session.meeting_url),
+        "cap_form": CapForm(formdata=None, cap_minutes=live_session.cap_minutes),
     }
-    context.update({key: value for key, value in extra.items() if not key.endswith("_form")})
+    context.update(extra)
     return context
 
 
@@ -297,6 +296,14 @@ def _answer(live_session: LiveSession, *, status: int = 200, **extra):
 
 
 def _refused(live_session: LiveSession, error: ServiceError, **extra):
+    logger.info(
+        "live session %s: %s by user %s refused with %s: %s",
+        live_session.id,
+        request.form.get("action") or request.path.rsplit("/", 1)[-1],
+        current_user.id,
+        error.status,
+        error.message,
+    )
     return _answer(
         live_session, status=error.status, error=error.message, error_status=error.status, **extra
     )
@@ -324,6 +331,13 @@ def _checklist_refused(live_session: LiveSession, error: ServiceError, form):
     """
     if wants_fragment():
         return _refused(live_session, error, checklist_form=form)
+    logger.info(
+        "live session %s: start request by user %s refused with %s: %s",
+        live_session.id,
+        current_user.id,
+        error.status,
+        error.message,
+    )
     database.rollback()
     context = _room_context(
         live_session, checklist_form=form, error=error.message, error_status=error.status
