@@ -81,6 +81,28 @@ def test_post_request_notifies_matching_mentors_only(client, app, auth, create_u
     assert notifications_of(app, other_tags.id) == []
 
 
+@pytest.mark.parametrize(
+    ("mentors", "message"),
+    [
+        (
+            0,
+            "Your request is posted. No available mentor has these tags, so nobody was "
+            "notified yet; mentors can still find it among the open requests.",
+        ),
+        (1, "Your request is posted. 1 mentor with a matching tag was notified."),
+        (2, "Your request is posted. 2 mentors with matching tags were notified."),
+    ],
+)
+def test_post_request_says_how_many_notified(client, auth, create_user, mentors, message):
+    for _ in range(mentors):
+        create_user(mentor=True, mentee=False, tags=["flask"])
+    create_user(mentor=True, mentee=False, tags=["flask"], away=True)
+    auth.login(create_user(mentee=True))
+    response = client.post("/requests/new", data=request_data(tags="flask"), follow_redirects=True)
+    assert response.status_code == 200
+    assert message in response.get_data(as_text=True)
+
+
 def test_post_request_does_not_notify_its_author(client, app, auth, create_user):
     both = create_user(mentor=True, mentee=True, tags=["flask"])
     auth.login(both)

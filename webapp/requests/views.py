@@ -70,8 +70,21 @@ def new():
         graded=form.graded.data,
     )
     database.commit()
-    flash("Your request is posted. Mentors with matching tags have been notified.")
+    notified = len(services.matching_mentor_ids(form.parsed_tags, exclude_user_id=current_user.id))
+    flash(_posted_message(notified))
     return redirect(help_request.url, 303)
+
+
+def _posted_message(notified: int) -> str:
+    """Return the flash message that tells a mentee how many mentors were notified."""
+    if notified == 0:
+        return (
+            "Your request is posted. No available mentor has these tags, so nobody was notified "
+            "yet; mentors can still find it among the open requests."
+        )
+    if notified == 1:
+        return "Your request is posted. 1 mentor with a matching tag was notified."
+    return f"Your request is posted. {notified} mentors with matching tags were notified."
 
 
 @bp.get("/mine")
