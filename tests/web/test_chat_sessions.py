@@ -91,7 +91,7 @@ def test_request_to_free_then_paid_session(client, app, auth, create_user, runne
     assert MISSING_CREDIT in rejected.get_data(as_text=True)
     assert sessions_of_pair(app) == [("free", "ended", 0)]
     switch(auth, mentee)
-    assert f"The session could not start: {MISSING_CREDIT}" in client.get(chat_url).get_data(
+    assert f"The session could not start. {MISSING_CREDIT}" in client.get(chat_url).get_data(
         as_text=True
     )
 

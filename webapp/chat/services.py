@@ -380,7 +380,7 @@ def start_live_session(user: User, conversation_id: int, kind: str) -> tuple[Liv
 def post_session_rejection(user: User, conversation_id: int, reason: str) -> Message:
     """Post why a session could not start as a system message, so both people see it."""
     conversation = conversation_for(user, conversation_id)
-    return post_system_message(conversation, f"The session could not start: {reason}")
+    return post_system_message(conversation, f"The session could not start. {reason}")
 
 
 def _currency() -> str:
