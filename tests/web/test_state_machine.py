@@ -588,6 +588,8 @@ class SessionMachine(RuleBasedStateMachine):
         }
         if (s.kind, s.state, choice) == ("paid", "open", 3):
             self.cap("mentee", 15, 1)  # the lowest cap, so that it binds before the credit
+            if s.state == "ended":  # the call applied the unstarted end first
+                return
         options = steps[(s.kind, s.state)]
         other, role, action = options[choice % len(options)]
         STATS[f"progress {s.kind} {s.state}"] += 1
