@@ -89,6 +89,10 @@ def load_environment(config: dict) -> None:
     if database_url:
         config["SQLALCHEMY_DATABASE_URI"] = normalize_database_url(database_url)
     secret_key = os.environ.get("SECRET_KEY")
+    key_file = INSTANCE_PATH / "secret_key"
+    if not secret_key and key_file.is_file():
+        # The key `make run` generated, so operator commands need no SECRET_KEY of their own.
+        secret_key = key_file.read_text().strip()
     if secret_key:
         config["SECRET_KEY"] = secret_key
 

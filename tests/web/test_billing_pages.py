@@ -433,6 +433,7 @@ def test_history_balance_and_earnings_pages(app, clock, people):
     balance = mentee_client.get("/balance").get_data(as_text=True)
     assert "58.67 USD" in balance
     assert "settlement" in balance
+    assert "To add credit, ask the operator of this OpenMentor site" in balance
     mentor_client = login_as(app, mentor)
     earnings = mentor_client.get("/earnings").get_data(as_text=True)
     assert "41.33 USD" in earnings

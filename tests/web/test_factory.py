@@ -32,3 +32,12 @@ def test_factory_reads_prefixed_environment(monkeypatch):
     assert app.config["CURRENCY"] == "EUR"
     assert app.config["SQLALCHEMY_DATABASE_URI"] == "postgresql+psycopg://postgres@127.0.0.1:5432/x"
     assert app.config["SECRET_KEY"] == "a-real-secret-for-this-test"
+
+
+def test_factory_reads_generated_secret_key_file(monkeypatch, tmp_path):
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    (tmp_path / "secret_key").write_text("key-from-make-run\n")
+    monkeypatch.setattr("webapp.config.INSTANCE_PATH", tmp_path)
+    app = create_app()
+    assert app.config["SECRET_KEY"] == "key-from-make-run"
