@@ -33,6 +33,9 @@ CHECKLIST_LABELS = (
     "The mentee confirmed that the environment is right for a session.",
 )
 START = "button[name=action][value=start]"
+# How long a page may take to show the other person's change: a few polls, even on a busy
+# machine running other test suites at once.
+POLL_WAIT_MS = 10_000
 REQUEST_START = "button[name=action][value=request_start]"
 
 
@@ -130,7 +133,7 @@ def refresh_unless_js(page, javascript: bool) -> None:
 
 def expect_state(page, words: str, javascript: bool) -> None:
     refresh_unless_js(page, javascript)
-    expect(page.locator("#room-state")).to_have_text(words)
+    expect(page.locator("#room-state")).to_have_text(words, timeout=POLL_WAIT_MS)
 
 
 def hand_computed_total(billed_seconds: int) -> str:
@@ -211,7 +214,7 @@ def test_room_guide_flow(serve, new_context, problems, javascript):
     )
     refresh_unless_js(mentee, javascript)
     expect(mentee.locator("#room-people li[data-role=mentor]")).to_have_attribute(
-        "data-present", "yes"
+        "data-present", "yes", timeout=POLL_WAIT_MS
     )
     expect(mentor.locator(START)).to_have_count(0)
     expect(mentor.locator("#timer-value")).to_have_text("00:00:00")
@@ -229,7 +232,7 @@ def test_room_guide_flow(serve, new_context, problems, javascript):
 
     # The mentee starts billing beside the price table.
     refresh_unless_js(mentee, javascript)
-    expect(mentee.locator(START)).to_have_count(1)
+    expect(mentee.locator(START)).to_have_count(1, timeout=POLL_WAIT_MS)
     expect(mentee.locator("#price-table tbody tr")).to_have_count(3)
     expect(mentee.locator("#price-table tbody tr").nth(0)).to_contain_text("15 minutes")
     check_axe(mentee, "start requested, mentee", javascript)
@@ -241,11 +244,11 @@ def test_room_guide_flow(serve, new_context, problems, javascript):
     # The timer runs: two readings, the second later than the first.
     refresh_unless_js(mentee, javascript)
     if javascript:
-        expect(mentee.locator("#timer-value")).not_to_have_text("00:00:00")
+        expect(mentee.locator("#timer-value")).not_to_have_text("00:00:00", timeout=POLL_WAIT_MS)
     first = timer_seconds(mentee)
     time.sleep(1.5)  # the test is about time passing
     refresh_unless_js(mentee, javascript)
-    expect(mentee.locator("#timer-value")).not_to_have_text(hms(first))
+    expect(mentee.locator("#timer-value")).not_to_have_text(hms(first), timeout=POLL_WAIT_MS)
     second = timer_seconds(mentee)
     assert second > first
     screenshot(mentee, f"room-running-{suffix}", javascript)

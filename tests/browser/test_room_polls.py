@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 from tests.browser.conftest import run_axe
 from tests.browser.test_room_flow import (
     FLOW_CONFIG,
+    POLL_WAIT_MS,
     REQUEST_START,
     START,
     log_in,
@@ -83,7 +84,7 @@ def room_pages(server, seed, new_context, token: str):
     for page in (mentor, mentee):
         page.goto(f"{server.url}/sessions/{token}")
     expect(mentor.locator("#room-people li[data-role=mentee]")).to_have_attribute(
-        "data-present", "yes"
+        "data-present", "yes", timeout=POLL_WAIT_MS
     )
     return mentor, mentee
 
@@ -91,7 +92,7 @@ def room_pages(server, seed, new_context, token: str):
 def start_billing(server, seed, token: str, mentee) -> None:
     """Request the start as the mentor (by the service) and start it as the mentee (a click)."""
     perform(server, token, seed.mentor_id, "request_start")
-    expect(mentee.locator(START)).to_have_count(1)
+    expect(mentee.locator(START)).to_have_count(1, timeout=POLL_WAIT_MS)
     mentee.locator(START).click()
 
 
@@ -149,7 +150,7 @@ def test_room_mentor_cannot_submit_billing_start(serve, new_context, problems):
     request_start_by_checklist(mentor)
     expect(mentor.locator("#waiting-for-mentee")).to_be_visible()
     expect(mentor.locator(START)).to_have_count(0)
-    expect(mentee.locator(START)).to_have_count(1)
+    expect(mentee.locator(START)).to_have_count(1, timeout=POLL_WAIT_MS)
 
     csrf_token = mentor.locator('meta[name="csrf-token"]').get_attribute("content")
     forged = mentor.request.post(
@@ -169,11 +170,11 @@ def test_room_no_poll_after_end(serve, new_context, problems):
     token = open_session(server, seed, "paid")
     mentor, mentee = room_pages(server, seed, new_context, token)
     start_billing(server, seed, token, mentee)
-    expect(mentor.locator("#room-state")).to_have_text("Running — billed")
+    expect(mentor.locator("#room-state")).to_have_text("Running — billed", timeout=POLL_WAIT_MS)
 
     mentee.locator("button[name=action][value=end]").click()
     for page in (mentor, mentee):
-        expect(page.locator("#final-time")).to_be_visible()
+        expect(page.locator("#final-time")).to_be_visible(timeout=POLL_WAIT_MS)
     polls = []
     for page in (mentor, mentee):
         page.on("request", lambda request: polls.append(request.url))
@@ -241,6 +242,7 @@ def test_room_offline_mentee_catches_up(serve, new_context, problems):
     expect(mentee.locator(START)).to_have_count(0)
 
     mentee.context.set_offline(False)
+    # Polls come every second, so 5 s is a few polls, not a refresh of the whole page.
     expect(mentee.locator(START)).to_have_count(1, timeout=5_000)
     expect(mentee.locator("#room-state")).to_have_text("Preview — not billed")
     assert notification_count(server, seed.mentee_id, "The mentor asked you to start") == 1
