@@ -163,3 +163,12 @@ def test_start_session_by_mentee_is_403(client, app, auth, create_user):
     assert "Only the mentor of this chat can do this." in response.get_data(as_text=True)
     with app.app_context():
         assert db.session.scalar(select(func.count(LiveSession.id))) == 0
+
+
+def test_room_links_back_to_its_chat(client, app, auth, create_user):
+    chat = open_chat(app, auth, create_user)
+    client.post(f"{chat.url}/sessions", data={"kind": "free"})
+    room = room_link(client.get(chat.url).get_data(as_text=True))
+    body = client.get(room).get_data(as_text=True)
+    assert f'id="room-chat-link" href="{chat.url}"' in body
+    assert "Back to the chat with Milo Mentee" in body
