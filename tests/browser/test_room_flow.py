@@ -202,7 +202,7 @@ def test_room_guide_flow(serve, new_context, problems, javascript):
     mentor.goto(chat_url)
     assert badge_count(mentor) == badge_before_entry + 1
     mentor.goto(f"{base}/notifications/")
-    expect(mentor.get_by_text("The mentee entered the room.")).to_have_count(1)
+    expect(mentor.get_by_text("entered the session room. Join them there.")).to_have_count(1)
 
     # The mentor enters: preview, both in the room, no billing start for the mentor.
     mentor.goto(chat_url)

@@ -18,6 +18,7 @@ from tests.web.sessions_support import (
     kinds,
     row,
 )
+from webapp.accounts.models import User
 from webapp.extensions import db
 from webapp.notifications.models import Notification
 from webapp.sessions.models import Presence
@@ -135,7 +136,9 @@ def test_room_mentee_entry_notifies_mentor_once(app, client, room):
         texts = list(
             db.session.scalars(select(Notification.text).where(Notification.user_id == room.mentor))
         )
-    assert texts.count("The mentee entered the room.") == 1
+    with app.app_context():
+        mentee_name = db.session.get(User, room.mentee).name
+    assert texts.count(f"{mentee_name} entered the session room. Join them there.") == 1
 
 
 @pytest.mark.parametrize("path", ["", "/timer", "/controls"], ids=["room", "timer", "controls"])

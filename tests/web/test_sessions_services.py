@@ -19,6 +19,7 @@ from tests.web.sessions_support import (
     stay,
 )
 from webapp import database
+from webapp.accounts.models import User
 from webapp.exceptions import Conflict, Forbidden, Invalid, NotFound
 from webapp.extensions import db
 from webapp.notifications.models import Notification
@@ -127,7 +128,10 @@ def test_free_session_flow(app, pair, clock):
         "created", "joined", "started", "paused", "resumed", "ended",
     ]  # fmt: skip
     assert invoice_of(app, token) is None
-    assert "The mentee entered the room." in notifications_of(app, pair.mentor)
+    with app.app_context():
+        mentee_name = db.session.get(User, pair.mentee).name
+    entered = f"{mentee_name} entered the session room. Join them there."
+    assert notifications_of(app, pair.mentor).count(entered) == 1
 
 
 def test_paid_flow_with_start_request_and_invoice(app, pair, clock):

@@ -386,7 +386,9 @@ def join(live_session_id: int, user_id: int) -> None:
         role = live_session.role_of(user_id)
         rules.add_event(live_session, "joined", now, actor_id=user_id, data={"role": role})
         if role == "mentee":
-            rules.notify_other(live_session, user_id, "The mentee entered the room.")
+            # Named, because a mentor may have sessions with several mentees at once.
+            text = f"{live_session.mentee.name} entered the session room. Join them there."
+            rules.notify_other(live_session, user_id, text)
 
     _change(live_session_id, change)
 
