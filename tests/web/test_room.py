@@ -434,7 +434,10 @@ def test_room_cap_set_raise_lower_remove(app, client, room):
     ("value", "message"),
     [
         ("", "Enter the spending cap as a whole number of minutes."),
-        ("ten", "Not a valid integer value."),
+        ("ten", "Enter the spending cap as a whole number of minutes."),
+        ("1.5", "Enter the spending cap as a whole number of minutes."),
+        ("0", "The spending cap cannot be below 15 minutes."),
+        ("-1", "The spending cap cannot be below 15 minutes."),
         ("10", "The spending cap cannot be below 15 minutes."),
     ],
 )
@@ -445,6 +448,17 @@ def test_room_cap_bad_input_is_422(app, client, room, value, message):
     assert response.status_code == 422
     assert message in text_of(response)
     assert row(app, token).cap_minutes is None
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "ten"])
+def test_room_cap_error_names_one_rule(app, client, room, value):
+    token = paid(app, room)
+    room.person.be(room.mentee)
+    response = client.post(f"/sessions/{token}/cap", data={"cap_minutes": value}, headers=HTMX)
+    text = text_of(response)
+    assert response.status_code == 422
+    assert "at least 1 minute" not in text
+    assert "Not a valid integer value." not in text
 
 
 def test_room_cap_mentor_is_403(app, client, room):

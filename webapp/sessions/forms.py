@@ -6,8 +6,12 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, IntegerField, StringField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
 
+from webapp.domain.pricing import MINIMUM_MINUTES
+
 # Same bound as the `meeting_url` column.
 MEETING_URL_MAX = 500
+
+CAP_NOT_A_NUMBER = "Enter the spending cap as a whole number of minutes."
 
 _TICK = "Tick this item before requesting to start the session."
 
@@ -52,7 +56,11 @@ class CapForm(FlaskForm):
         "Spending cap in billed minutes",
         description="The timer pauses by itself when billed time reaches the cap.",
         validators=[
-            InputRequired("Enter the spending cap as a whole number of minutes."),
-            NumberRange(min=1, message="Enter a spending cap of at least 1 minute."),
+            InputRequired(CAP_NOT_A_NUMBER),
+            # The service rejects a cap below the 15-minute minimum charge with this message too.
+            NumberRange(
+                min=MINIMUM_MINUTES,
+                message=f"The spending cap cannot be below {MINIMUM_MINUTES} minutes.",
+            ),
         ],
     )

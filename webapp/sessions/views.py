@@ -33,7 +33,7 @@ from webapp.exceptions import AlreadyDone, Forbidden, Invalid, ServiceError
 from webapp.extensions import db
 from webapp.htmx import render, wants_fragment
 from webapp.sessions import services
-from webapp.sessions.forms import CapForm, MeetingLinkForm, StartChecklistForm
+from webapp.sessions.forms import CAP_NOT_A_NUMBER, CapForm, MeetingLinkForm, StartChecklistForm
 from webapp.sessions.models import LiveSession, SessionEvent
 
 logger = logging.getLogger(__name__)
@@ -412,7 +412,11 @@ def cap(token: str):
     cap_minutes = None
     if "remove" not in request.form:
         if not form.validate():
-            error = Invalid("Enter the spending cap as a whole number of minutes.")
+            # WTForms leaves `data` None when the value is missing or not an integer, and then
+            # its own "Not a valid integer value." would not say what to enter.
+            if form.cap_minutes.data is None:
+                form.cap_minutes.errors = [CAP_NOT_A_NUMBER]
+            error = Invalid(form.cap_minutes.errors[0])
             return _refused(live_session, error, cap_form=form)
         cap_minutes = form.cap_minutes.data
     try:
