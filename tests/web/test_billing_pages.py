@@ -550,3 +550,19 @@ def test_invoice_prefetch_writes_nothing(app, clock, people):
     assert client.get(f"/invoices/{invoice_id}").status_code == 200
     with app.app_context():
         assert db.session.get(Invoice, invoice_id).state == "settled"
+
+
+def test_dispute_reason_wraps_long_words(app, people):
+    mentor, mentee, _ = people
+    invoice_id = make_invoice(app, mentor.id, mentee.id, billed_seconds=900)
+    client = login_as(app, mentee)
+    reason = "x" * 300
+    response = client.post(
+        f"/invoices/{invoice_id}/dispute", data={"reason": reason, "minutes": "5"}
+    )
+    assert response.status_code == 303
+    page = client.get(f"/invoices/{invoice_id}").get_data(as_text=True)
+    assert f'<p class="dispute-summary">Dispute: “{reason}”' in page
+    with client.get("/static/css/app.css") as stylesheet:
+        css = stylesheet.get_data(as_text=True)
+    assert ".invoice-history, .dispute-summary { overflow-wrap: anywhere; }" in css
