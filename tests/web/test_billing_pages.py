@@ -177,7 +177,8 @@ def test_refund_split_rounds_fee_half_up(app, people):
         ({"reason": "x", "minutes": ""}, "Enter a whole number of minutes"),
         ({"reason": "x", "minutes": "-3"}, "Enter a whole number of minutes"),
         ({"reason": "x", "minutes": "16"}, "from 0 to 15"),
-        ({"reason": "x" * 2001, "minutes": "10"}, "Field cannot be longer than 2000 characters."),
+        ({"reason": "x", "minutes": "ten"}, "Enter a whole number of minutes"),
+        ({"reason": "x" * 2001, "minutes": "10"}, "Shorten the reason to at most 2000 characters."),
     ],
 )
 def test_dispute_bad_input_is_422(app, people, data, message):
@@ -566,3 +567,17 @@ def test_dispute_reason_wraps_long_words(app, people):
     with client.get("/static/css/app.css") as stylesheet:
         css = stylesheet.get_data(as_text=True)
     assert ".invoice-history, .dispute-summary { overflow-wrap: anywhere; }" in css
+
+
+@pytest.mark.parametrize("path", ["dispute", "adjust"])
+def test_minutes_not_a_number_has_one_message(app, people, path):
+    mentor, mentee, _ = people
+    invoice_id = make_invoice(app, mentor.id, mentee.id, billed_seconds=900)
+    user = mentee if path == "dispute" else mentor
+    response = login_as(app, user).post(
+        f"/invoices/{invoice_id}/{path}", data={"reason": "x", "minutes": "ten"}
+    )
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert "Not a valid integer value." not in page
+    assert page.count("Enter a whole number of minutes, such as 15.") == 1

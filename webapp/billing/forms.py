@@ -7,7 +7,7 @@ import secrets
 from flask_wtf import FlaskForm
 from wtforms import DateField, HiddenField, IntegerField, RadioField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, StopValidation
 
 from webapp.billing.invoices import REASON_MAX_CHARS
 from webapp.billing.jobs import QUESTION_MAX_CHARS, SCOPE_MAX_CHARS, TITLE_MAX_CHARS
@@ -19,6 +19,24 @@ AMOUNT_REQUIRED = "Enter an amount, such as 20.00."
 MINUTES_REQUIRED = "Enter a whole number of minutes, such as 15."
 
 
+class MinutesField(IntegerField):
+    """A whole number of minutes whose parse error is `MINUTES_REQUIRED`.
+
+    WTForms' own "Not a valid integer value." does not say what to enter, and the range check
+    would repeat the same message after it.
+    """
+
+    def process_formdata(self, valuelist):
+        try:
+            super().process_formdata(valuelist)
+        except ValueError as error:
+            raise ValueError(MINUTES_REQUIRED) from error
+
+    def pre_validate(self, form):
+        if self.process_errors:
+            raise StopValidation()
+
+
 class DisputeForm(FlaskForm):
     """The mentee's dispute: what is wrong and the minutes they believe are right."""
 
@@ -26,10 +44,13 @@ class DisputeForm(FlaskForm):
         "What is wrong with this invoice?",
         validators=[
             DataRequired("Say what is wrong with this invoice."),
-            Length(max=REASON_MAX_CHARS),
+            Length(
+                max=REASON_MAX_CHARS,
+                message=f"Shorten the reason to at most {REASON_MAX_CHARS} characters.",
+            ),
         ],
     )
-    minutes = IntegerField(
+    minutes = MinutesField(
         "Minutes you believe are right",
         validators=[InputRequired(MINUTES_REQUIRED), NumberRange(min=0, message=MINUTES_REQUIRED)],
     )
@@ -38,7 +59,7 @@ class DisputeForm(FlaskForm):
 class AdjustForm(FlaskForm):
     """The mentor's adjustment: fewer charged minutes."""
 
-    minutes = IntegerField(
+    minutes = MinutesField(
         "Charge this many minutes",
         validators=[InputRequired(MINUTES_REQUIRED), NumberRange(min=0, message=MINUTES_REQUIRED)],
     )
