@@ -14,7 +14,6 @@ with one worker each, on a throw-away database that is removed at the end.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import logging
 import os
@@ -30,17 +29,16 @@ import threading
 import time
 import urllib.parse
 import urllib.request
-from collections.abc import Iterator
 from dataclasses import dataclass
 from http.cookiejar import CookieJar
 from pathlib import Path
 
 import websocket
+from _databases import postgresql_reachable, throwaway_database
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 PASSWORD = "bench password 123"
 START_SECONDS = 30.0
 RECEIVE_SECONDS = 10.0
@@ -71,29 +69,6 @@ def summary_ms(values: list[float]) -> str:
 
 
 # The database -----------------------------------------------------------------------------
-
-
-@contextlib.contextmanager
-def throwaway_database(kind: str) -> Iterator[str]:
-    """Create an empty database (a temporary SQLite file or a new PostgreSQL database)."""
-    if kind == "sqlite":
-        with tempfile.TemporaryDirectory(prefix="openmentor-bench-") as folder:
-            yield f"sqlite:///{folder}/bench.sqlite"
-        return
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
-
-    admin_url = os.environ.get("TEST_POSTGRES_URL", DEFAULT_POSTGRES_URL)
-    name = f"openmentor_bench_{secrets.token_hex(6)}"
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(admin_url).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def bench_config(database_url: str, secret_key: str) -> dict:
@@ -446,21 +421,6 @@ def main() -> None:
             print("notify_latency (postgresql): skipped, PostgreSQL is not reachable")
             continue
         run(arguments)
-
-
-def postgresql_reachable() -> bool:
-    """Tell whether the PostgreSQL server of TEST_POSTGRES_URL accepts connections."""
-    from sqlalchemy import create_engine
-    from sqlalchemy.exc import OperationalError
-
-    engine = create_engine(os.environ.get("TEST_POSTGRES_URL", DEFAULT_POSTGRES_URL))
-    try:
-        with engine.connect():
-            return True
-    except OperationalError:
-        return False
-    finally:
-        engine.dispose()
 
 
 if __name__ == "__main__":

@@ -20,14 +20,13 @@ import logging
 import secrets
 import time
 
+from _databases import postgresql_reachable, throwaway_database
 from notify_latency import (
     Browser,
     Server,
     bench_config,
     percentile,
-    postgresql_reachable,
     prepare_database,
-    throwaway_database,
 )
 
 RATE_15_CENTS = 2000

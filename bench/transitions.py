@@ -17,54 +17,14 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import secrets
-import tempfile
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 
-DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+from _databases import postgresql_reachable, throwaway_database
+
 RATE_15_CENTS = 2000
 CREDIT_CENTS = 10_000_000
-
-
-@contextmanager
-def throwaway_database(kind: str) -> Iterator[str]:
-    """Yield the URL of an empty database, and remove it afterwards."""
-    if kind == "sqlite":
-        with tempfile.TemporaryDirectory(prefix="openmentor-bench-transitions-") as folder:
-            yield f"sqlite:///{folder}/bench.sqlite"
-        return
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
-
-    admin_url = os.environ.get("TEST_POSTGRES_URL", DEFAULT_POSTGRES_URL)
-    name = f"openmentor_bench_{secrets.token_hex(6)}"
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(admin_url).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-
-def postgresql_reachable() -> bool:
-    from sqlalchemy import create_engine, text
-
-    engine = create_engine(os.environ.get("TEST_POSTGRES_URL", DEFAULT_POSTGRES_URL))
-    try:
-        with engine.connect() as connection:
-            connection.execute(text("SELECT 1"))
-    except Exception:  # any failure means "not reachable": the run is skipped, and says so
-        return False
-    finally:
-        engine.dispose()
-    return True
 
 
 def make_app(database_url: str, workers: int):
