@@ -126,7 +126,7 @@ class PageProblems:
         page.on("pageerror", lambda error: self.messages.append(f"page error: {error}"))
 
     def _on_console(self, message) -> None:
-        # A 4xx answer is logged as "Failed to load resource"; tests check statuses themselves.
+        # Chromium logs a 4xx response as "Failed to load resource"; tests check statuses.
         if message.type == "error" and not message.text.startswith("Failed to load resource"):
             self.messages.append(message.text)
 
@@ -157,11 +157,20 @@ def new_context(browser, problems):
         context.close()
 
 
-def save_screenshot(page, name: str) -> Path:
-    """Save a screenshot under test-artifacts/ (git-ignored) and return its path."""
+def save_screenshot(page, name: str, *, javascript: bool = True) -> Path:
+    """Save a screenshot under test-artifacts/ (git-ignored) and return its path.
+
+    Playwright hides the caret with an inline style while it shoots and leaves `style=""`
+    behind. htmx would copy that attribute into swapped content, which the CSP reports. Our
+    pages have no inline styles, so with JavaScript on every `style` attribute is removed.
+    """
     ARTIFACTS.mkdir(exist_ok=True)
     path = ARTIFACTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
+    if javascript:
+        page.evaluate(
+            "document.querySelectorAll('[style]').forEach((e) => e.removeAttribute('style'))"
+        )
     return path
 
 

@@ -66,7 +66,9 @@ def test_dispute_adjust_and_earnings(live_server, new_context, problems, javascr
     mentor_page.locator("button[value=adjust]").click()
     mentor_page.get_by_text("The invoice was adjusted.").wait_for()
     mentor_page.get_by_text("adjusted to 20 minutes").wait_for()
-    save_screenshot(mentor_page, f"billing-invoice-{'js' if javascript else 'nojs'}")
+    save_screenshot(
+        mentor_page, f"billing-invoice-{'js' if javascript else 'nojs'}", javascript=javascript
+    )
     assert balances(app) == {
         f"balance:{mentee_id}": 7333,
         f"earnings:{mentor_id}": 2667,
@@ -78,7 +80,9 @@ def test_dispute_adjust_and_earnings(live_server, new_context, problems, javascr
     chart.wait_for()
     assert chart.locator("rect.chart-bar").count() == 12
     assert chart.bounding_box()["height"] > 100
-    save_screenshot(mentor_page, f"billing-earnings-{'js' if javascript else 'nojs'}")
+    save_screenshot(
+        mentor_page, f"billing-earnings-{'js' if javascript else 'nojs'}", javascript=javascript
+    )
     if javascript:
         assert run_axe(mentor_page) == []
     download = mentor_page.request.get(f"{base}/earnings.csv")

@@ -150,16 +150,8 @@ def invoice_line(page, heading: str):
 
 
 def screenshot(page, name: str, javascript: bool) -> None:
-    """Save a screenshot, then drop the empty `style` attributes it leaves on inputs.
-
-    Playwright hides the caret with an inline style while it shoots, and leaves `style=""`
-    behind. htmx would copy that attribute onto the swapped-in input, which the CSP reports.
-    """
-    save_screenshot(page, name)
-    if javascript:
-        page.evaluate(
-            "document.querySelectorAll('[style]').forEach((e) => e.removeAttribute('style'))"
-        )
+    """Save a screenshot of the room (see save_screenshot for the style attributes)."""
+    save_screenshot(page, name, javascript=javascript)
 
 
 def check_axe(page, state: str, javascript: bool) -> None:
