@@ -79,10 +79,10 @@ def available_credit_cents(mentee_id: int) -> int:
 def lock_users(*user_ids: int) -> None:
     """Lock user rows for this transaction, always in ascending id order.
 
-    ARCHITECTURE.md orders locks mentee first, then mentor. One account may be both, so two
-    sessions with swapped roles would take the same two rows in opposite orders and deadlock;
-    ascending ids give every transaction the same order. On SQLite the transaction already holds
-    the database's write lock (BEGIN IMMEDIATE), and SQLAlchemy leaves FOR UPDATE out there.
+    The design orders locks mentee first, then mentor. One account may be both, so two sessions
+    with swapped roles would lock the same two rows in opposite orders and deadlock. Ascending
+    ids give every transaction the same order. On SQLite the transaction already holds the
+    database's write lock (BEGIN IMMEDIATE), and SQLAlchemy leaves FOR UPDATE out there.
     """
     for user_id in sorted(set(user_ids)):
         db.session.execute(
@@ -114,7 +114,7 @@ def transfer(
             available = balance_cents(account)
             if available + amount < 0:
                 raise InsufficientFunds(
-                    f"{account} holds {available} cents, {-amount} cents are needed"
+                    f"insufficient funds in {account}: {available} cents, {-amount} needed"
                 )
     record = Transfer(
         kind=kind,
