@@ -1,8 +1,8 @@
-"""Errors that services raise and the web layer turns into answers with their status."""
+"""Errors that services raise and the web layer renders as responses with their status."""
 
 
 class ServiceError(Exception):
-    """A request that cannot be carried out, with the reason a person sees on the page."""
+    """A request that cannot be carried out, with the reason shown on the page."""
 
     status = 400
 
@@ -42,6 +42,6 @@ class TooMany(ServiceError):
 
 
 class AlreadyDone(ServiceError):
-    """The action is already in effect (a double click): nothing changes, the answer is 200/303."""
+    """The action is already in effect (a double click): nothing changes, status 200 or 303."""
 
     status = 200
