@@ -581,3 +581,15 @@ def test_minutes_not_a_number_has_one_message(app, people, path):
     assert response.status_code == 422
     assert "Not a valid integer value." not in page
     assert page.count("Enter a whole number of minutes, such as 15.") == 1
+
+
+def test_job_page_links_back_to_chat(app, people):
+    mentor, mentee, _ = people
+    conversation_id = make_conversation(app, mentor.id, mentee.id)
+    job_id = make_job(app, mentor, conversation_id)
+    for user in (mentor, mentee):
+        page = login_as(app, user).get(f"/jobs/{job_id}").get_data(as_text=True)
+        assert (
+            f'<a id="job-chat-link" href="/chats/{conversation_id}">'
+            "Back to the chat about this job</a>"
+        ) in page
