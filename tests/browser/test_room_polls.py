@@ -259,7 +259,7 @@ def test_room_free_session_ends_with_no_browser(serve, new_context, problems):
     mentor, mentee = room_pages(server, seed, new_context, token)
     expect(mentee.locator("#idle-note")).to_have_count(0)
     mentee.locator(START).click()
-    expect(mentee.locator("#room-state")).to_have_text("Running — billed")
+    expect(mentee.locator("#room-state")).to_have_text("Running — free, not billed")
     expect(mentee.locator("#idle-note")).to_contain_text("The free session ends by itself")
     mentor.close()
     mentee.close()

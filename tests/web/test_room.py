@@ -481,6 +481,9 @@ def test_room_free_session_start_warning_and_end_banners(app, client, room, cloc
     body = text_of(client.get(f"/sessions/{token}"))
     assert "The free session ends by itself in 5 minutes." in body
     assert '<progress id="free-progress" max="2400" value="2100">' in body
+    assert "Running — free, not billed" in body
+    assert "Running — billed" not in body
+    assert '<h2 id="room-timer-heading">Running time</h2>' in body
     clock.advance(seconds=300)
     body = text_of(client.get(f"/sessions/{token}"))
     assert "The session ended by itself: the free session reached its time limit." in body

@@ -65,6 +65,13 @@ STATE_WORDS = {
 }
 
 
+def _state_words(live_session: LiveSession) -> str:
+    """Return the state in words; a running free session is never called billed."""
+    if live_session.state == State.RUNNING and not live_session.is_paid:
+        return "Running — free, not billed"
+    return STATE_WORDS[State(live_session.state)]
+
+
 def _is_prefetch() -> bool:
     return request.headers.get("Sec-Purpose", "").startswith("prefetch")
 
@@ -211,7 +218,7 @@ def _room_context(live_session: LiveSession, **extra) -> dict:
         "other_in_room": other_id in people,
         "people_key": _people_key(people),
         "state": State(live_session.state),
-        "state_words": STATE_WORDS[State(live_session.state)],
+        "state_words": _state_words(live_session),
         "actions": allowed_actions(state=live_session.state, kind=live_session.kind, role=role),
         "billed_seconds": billed_seconds,
         "free_limit_seconds": int(current_app.config["FREE_SESSION_LIMIT_SECONDS"]),
