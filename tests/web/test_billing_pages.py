@@ -56,6 +56,8 @@ def test_invoice_page_shows_lines_to_both(app, people):
         assert "0.70 USD" in body
         assert "28.70 USD" in body
         assert "left to dispute" in body
+        assert 'id="invoice-room-link" href="/sessions/' in body
+        assert "novalidate" in body
 
 
 def test_invoice_dispute_form_only_for_mentee(app, people):
