@@ -1,6 +1,7 @@
 """A mentee disputes an invoice and the mentor adjusts it, in Chromium; then the earnings page."""
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.browser.conftest import run_axe, save_screenshot
 from tests.web.test_billing_support import balances, make_conversation, make_invoice, top_up
@@ -137,6 +138,15 @@ def test_freelance_job_and_tip_from_chat(live_server, new_context, problems, jav
         f"earnings:{mentor_id}": 500,
         "external": -10000,
     }
+    if javascript:
+        assert run_axe(mentee_page) == []
+    # The job's own page, and the request page behind the chat, for CSP and axe too.
+    mentee_page.goto(f"{base}/jobs/1")
+    expect(mentee_page.locator("main")).to_contain_text("Fix the failing tests")
+    if javascript:
+        assert run_axe(mentee_page) == []
+    mentee_page.goto(f"{base}/requests/1")
+    expect(mentee_page.locator("main")).to_contain_text("Flask app crashes on start")
     if javascript:
         assert run_axe(mentee_page) == []
     assert problems.csp_violations == []
