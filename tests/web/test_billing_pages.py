@@ -437,6 +437,8 @@ def test_history_balance_and_earnings_pages(app, clock, people):
     assert "58.67 USD" in balance
     assert "settlement" in balance
     assert "To add credit, ask the operator of this OpenMentor site" in balance
+    assert f'settlement: <a href="/invoices/{invoice_id}">' in balance
+    assert "(invoice " not in balance
     mentor_client = login_as(app, mentor)
     earnings = mentor_client.get("/earnings").get_data(as_text=True)
     assert "41.33 USD" in earnings
@@ -595,3 +597,11 @@ def test_job_page_links_back_to_chat(app, people):
             f'<a id="job-chat-link" href="/chats/{conversation_id}">'
             "Back to the chat about this job</a>"
         ) in page
+
+
+def test_invoice_fee_rate_written_like_the_room(app, people):
+    mentor, mentee, _ = people
+    invoice_id = make_invoice(app, mentor.id, mentee.id, billed_seconds=900, fee_bp=0)
+    body = login_as(app, mentee).get(f"/invoices/{invoice_id}").get_data(as_text=True)
+    assert "Service fee (0 %)" in body
+    assert "0.0 %" not in body
