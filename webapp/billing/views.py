@@ -49,7 +49,7 @@ def _attempt(perform: Callable[[], object]) -> tuple[str | None, ServiceError | 
         return "already", done
     except ServiceError as error:
         database.rollback()
-        logger.info("%s refused with %s: %s", request.path, error.status, error.message)
+        logger.info("%s rejected with %s: %s", request.path, error.status, error.message)
         return None, error
     database.commit()
     return "done", None
@@ -90,7 +90,7 @@ def _render_invoice(invoice_id: int, status: int = 200, **extra) -> Response:
 def _invoice_action(
     invoice_id: int, action: str, form, perform: Callable[[], object], success: str
 ):
-    """Check visibility and role, validate the form, run the action and answer."""
+    """Check visibility and role, validate the form, run the action and render the response."""
     invoice = invoices.invoice_for(current_user.id, invoice_id)
     invoices.apply_due(invoice_id)
     try:

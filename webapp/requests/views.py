@@ -76,7 +76,7 @@ def new():
 
 
 def _posted_message(notified: int) -> str:
-    """Return the flash message that tells a mentee how many mentors were notified."""
+    """Return the flash message that reports to a mentee how many mentors were notified."""
     if notified == 0:
         return (
             "Your request is posted. No available mentor has these tags, so nobody was notified "

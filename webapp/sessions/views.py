@@ -304,7 +304,7 @@ def _answer(live_session: LiveSession, *, status: int = 200, **extra):
 
 def _refused(live_session: LiveSession, error: ServiceError, **extra):
     logger.info(
-        "live session %s: %s by user %s refused with %s: %s",
+        "live session %s: %s by user %s rejected with %s: %s",
         live_session.id,
         request.form.get("action") or request.path.rsplit("/", 1)[-1],
         current_user.id,
@@ -339,7 +339,7 @@ def _checklist_refused(live_session: LiveSession, error: ServiceError, form):
     if wants_fragment():
         return _refused(live_session, error, checklist_form=form)
     logger.info(
-        "live session %s: start request by user %s refused with %s: %s",
+        "live session %s: start request by user %s rejected with %s: %s",
         live_session.id,
         current_user.id,
         error.status,
